@@ -1,0 +1,33 @@
+# The two commands of the quick start are `make run` and `make test`; both install what is
+# missing (scripts/setup.sh, Debian packages from deps/packages.txt) and build first.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+HOTLINE := $(BUILD_DIR)/hotline
+
+.PHONY: all setup configure build run test clean bench
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+configure: setup
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Profile the bundled demo for a few seconds and print its hot lines.
+run: build
+	@$(HOTLINE) record --quiet --force --duration 4s -o $(BUILD_DIR)/demo.db -- $(BUILD_DIR)/tests/fixtures/demo
+	@$(HOTLINE) top cpu $(BUILD_DIR)/demo.db --top 10
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j 1
+
+bench: build
+	@bash bench/run_all.sh
+
+clean:
+	rm -rf $(BUILD_DIR)

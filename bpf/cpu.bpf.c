@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CPU sampling: runs on every software cpu-clock tick of every CPU, keeps only ticks of
+ * tracked processes, and counts (thread, user stack id, kernel stack id). Stacks are
+ * unwound by the kernel (frame pointers) into stack-trace maps: only instruction pointers
+ * reach user space, never stack memory.
+ *
+ * Double buffering: user space flips `slot` at each checkpoint, waits for an RCU grace
+ * period, then drains and clears the counts and stack maps of the old slot while this
+ * program fills the other one. Nothing is read while being written, nothing is lost. */
+#include "core_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "hotline_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Tracked processes (tgid → 1). User space seeds it; forks of tracked processes add their
+ * children here, exits remove them (so a recycled pid is never sampled). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, u8);
+} targets SEC(".maps");
+
+struct stack_map {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(u32));
+	__uint(value_size, HOTLINE_MAX_STACK_DEPTH * sizeof(u64));
+};
+struct stack_map stacks0 SEC(".maps");
+struct stack_map stacks1 SEC(".maps");
+
+struct counts_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct hotline_cpu_key);
+	__type(value, u64);
+};
+struct counts_map counts0 SEC(".maps");
+struct counts_map counts1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HOTLINE_STAT_COUNT);
+	__type(key, u32);
+	__type(value, u64);
+} cpu_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} proc_events SEC(".maps");
+
+/* Which buffer pair the sampler writes to; flipped by user space. */
+volatile __u32 slot = 0;
+
+static __always_inline void stat_add(u32 index, u64 n)
+{
+	u64 *value = bpf_map_lookup_elem(&cpu_stats, &index);
+	if (value)
+		*value += n;
+}
+
+static __always_inline void count_sample(void *counts, struct hotline_cpu_key *key)
+{
+	u64 one = 1;
+	u64 *count = bpf_map_lookup_elem(counts, key);
+	if (count) {
+		__sync_fetch_and_add(count, 1);
+		return;
+	}
+	if (bpf_map_update_elem(counts, key, &one, BPF_NOEXIST) == 0)
+		return;
+	/* Lost a race with another CPU inserting the same key: add to its entry. */
+	count = bpf_map_lookup_elem(counts, key);
+	if (count)
+		__sync_fetch_and_add(count, 1);
+	else
+		stat_add(HOTLINE_STAT_COUNTS_FULL, 1);
+}
+
+static __always_inline s32 stack_id(void *ctx, void *stacks, u64 flags, u32 lost_stat)
+{
+	long id = bpf_get_stackid(ctx, stacks, flags);
+	if (id >= 0)
+		return (s32)id;
+	/* -EFAULT: no stack of this kind (user-mode sample has no kernel part, kernel thread
+	 * has no user part). Anything else (-EEXIST collision, -ENOMEM full) is a loss. */
+	if (id != -14)
+		stat_add(lost_stat, 1);
+	return -1;
+}
+
+SEC("perf_event")
+int on_cpu_sample(struct bpf_perf_event_data *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	if (tgid == 0 || !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+
+	stat_add(HOTLINE_STAT_SAMPLES, 1);
+	struct hotline_cpu_key key = {};
+	key.pid = tgid;
+	key.tid = (u32)pid_tgid;
+	bpf_get_current_comm(key.comm, sizeof(key.comm));
+
+	if (slot == 0) {
+		key.user_stack = stack_id(ctx, &stacks0, BPF_F_USER_STACK, HOTLINE_STAT_USER_STACK_LOST);
+		key.kernel_stack = stack_id(ctx, &stacks0, 0, HOTLINE_STAT_KERNEL_STACK_LOST);
+		count_sample(&counts0, &key);
+	} else {
+		key.user_stack = stack_id(ctx, &stacks1, BPF_F_USER_STACK, HOTLINE_STAT_USER_STACK_LOST);
+		key.kernel_stack = stack_id(ctx, &stacks1, 0, HOTLINE_STAT_KERNEL_STACK_LOST);
+		count_sample(&counts1, &key);
+	}
+	return 0;
+}
+
+static __always_inline void emit(u32 kind, u32 pid, u32 parent_pid)
+{
+	struct hotline_proc_event *event =
+		bpf_ringbuf_reserve(&proc_events, sizeof(*event), 0);
+	if (!event) {
+		stat_add(HOTLINE_STAT_EVENTS_LOST, 1);
+		return;
+	}
+	event->kind = kind;
+	event->pid = pid;
+	event->parent_pid = parent_pid;
+	bpf_get_current_comm(event->comm, sizeof(event->comm));
+	bpf_ringbuf_submit(event, 0);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+	u32 child_tgid = BPF_CORE_READ(child, tgid);
+	if (child_tgid == parent_tgid) /* a new thread: already covered by its tgid */
+		return 0;
+	if (!bpf_map_lookup_elem(&targets, &parent_tgid))
+		return 0;
+	u8 one = 1;
+	if (bpf_map_update_elem(&targets, &child_tgid, &one, BPF_ANY) != 0) {
+		stat_add(HOTLINE_STAT_TARGETS_FULL, 1);
+		return 0;
+	}
+	emit(HOTLINE_PROC_FORK, child_tgid, parent_tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task)
+{
+	u32 tgid = BPF_CORE_READ(task, tgid);
+	if (bpf_map_lookup_elem(&targets, &tgid))
+		emit(HOTLINE_PROC_EXEC, tgid, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	u32 tgid = BPF_CORE_READ(task, tgid);
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	/* do_exit() decrements signal->live before this tracepoint: 0 means the whole thread
+	 * group is gone. Forget the pid now so that a recycled pid is never sampled. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	bpf_map_delete_elem(&targets, &tgid);
+	emit(HOTLINE_PROC_EXIT, tgid, 0);
+	return 0;
+}

@@ -1,0 +1,208 @@
+// hotline's command line: parse, call, map errors to exit codes. No logic beyond wiring.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "record/recorder.h"
+#include "report/query_render.h"
+#include "report/top.h"
+#include "store/query.h"
+#include "store/reader.h"
+#include "target/proc.h"
+#include "util/duration.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#ifndef HOTLINE_VERSION
+#define HOTLINE_VERSION "0.0.0"
+#endif
+
+namespace hotline {
+namespace {
+
+// `hotline --pid N` and `hotline -- CMD` mean `hotline record ...`.
+std::vector<std::string> normalize_args(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0].starts_with("-") && args[0] != "-h" && args[0] != "--help" &&
+      args[0] != "--version") {
+    args.insert(args.begin(), "record");
+  }
+  return args;
+}
+
+pid_t pick_process(const std::string& name) {
+  auto matches = find_processes_by_name(name);
+  if (matches.empty()) {
+    throw Error(ExitCode::not_found, fmt::format("no running process whose name contains '{}'", name),
+                "check the name with ps -e, or give the pid with --pid");
+  }
+  if (matches.size() > 1) {
+    for (const auto& m : matches) std::printf("PID %d: %s\n", m.pid, m.comm.c_str());
+    throw Error(ExitCode::invalid_args,
+                fmt::format("{} processes match '{}'", matches.size(), name),
+                "choose one with --pid");
+  }
+  return matches.front().pid;
+}
+
+struct TopFlags {
+  std::string file;
+  std::size_t top = 20;
+  double threshold = 0;
+  std::string since, until, window, filter, by = "line";
+  bool json = false, csv = false;
+};
+
+TopOptions to_top_options(const TopFlags& f) {
+  TopOptions o;
+  o.top = f.top;
+  o.threshold_pct = f.threshold;
+  if (!f.since.empty()) o.window.since = parse_duration(f.since);
+  if (!f.until.empty()) o.window.until = parse_duration(f.until);
+  if (!f.window.empty()) o.window.range = parse_window(f.window);
+  o.filter = f.filter;
+  o.by = f.by == "function" ? GroupBy::function : f.by == "file" ? GroupBy::file : GroupBy::line;
+  return o;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"hotline: which source lines burn CPU, live or recorded (eBPF, SQLite recordings)", "hotline"};
+  app.set_version_flag("--version", std::string("hotline ") + HOTLINE_VERSION);
+  app.require_subcommand(1, 1);
+  app.footer(
+      "Examples:\n"
+      "  hotline record --pid 1234 --duration 30s\n"
+      "  hotline record -- ./server --port 8080\n"
+      "  hotline top cpu hotline.server.251123101500.db --since 10s\n"
+      "  hotline query rec.db \"SELECT key, value FROM meta\"\n"
+      "'hotline --pid N' is short for 'hotline record --pid N'.\n"
+      "Exit codes: 0 ok, 1 error, 2 invalid arguments, 3 process not found, 4 permission denied,\n"
+      "5 missing debug info (--require-debuginfo), 6 database error.");
+
+  // record
+  RecordOptions ro;
+  int pid = 0;
+  std::string process, interval = "1s", duration, cpu_freq_env;
+  auto* rec = app.add_subcommand("record", "Record CPU samples of a process (--pid, --process) or a command (-- CMD)");
+  rec->add_option("--pid,-p", pid, "Profile the running process with this pid (and the processes it forks)")
+      ->check(CLI::PositiveNumber);
+  rec->add_option("--process", process, "Profile the running process whose name contains TEXT (exactly one must match)");
+  rec->add_option("--cpu-freq,-F", ro.cpu_freq_hz, "Samples per second per CPU (1..5000)")
+      ->check(CLI::Range(1, 5000))
+      ->envname("HOTLINE_CPU_FREQ")
+      ->capture_default_str();
+  rec->add_option("--interval", interval, "Checkpoint interval: how often samples are committed (e.g. 1s, 500ms)")
+      ->envname("HOTLINE_INTERVAL")
+      ->capture_default_str();
+  rec->add_option("--duration,-d", duration, "Stop after this long (30s, 5m, 2h, 1h30m, 500ms, or seconds); "
+                                            "default: until Ctrl-C or the target exits");
+  rec->add_option("--output,-o", ro.output, "Recording file (default: hotline.COMM.YYMMDDhhmmss.db in "
+                                           "$HOTLINE_OUTPUT_DIR or the current directory)");
+  rec->add_flag("--force,-f", ro.force, "Replace the output file if it exists");
+  rec->add_flag("--quiet,-q", ro.quiet, "Print nothing but warnings and errors");
+  rec->add_flag("--verbose,-v", ro.verbose, "Print details about the collectors");
+  rec->add_flag("--require-debuginfo", ro.require_debuginfo,
+                "Fail (exit 5) if the main executable has no DWARF debug info");
+  rec->add_option("--map-scale", ro.map_scale, "Multiply the BPF map sizes (more stacks per checkpoint, more memory)")
+      ->check(CLI::Range(0.01, 64.0))
+      ->capture_default_str();
+  rec->add_option("command", ro.command, "Command to launch and profile, after --");
+
+  // top
+  TopFlags tf;
+  auto* top = app.add_subcommand("top", "Show the hottest source lines of a recording");
+  top->require_subcommand(1, 1);
+  auto* top_cpu = top->add_subcommand("cpu", "Hottest lines by CPU samples: self % (leaf) and total % (on the stack)");
+  top_cpu->add_option("file", tf.file, "Recording file")->required();
+  top_cpu->add_option("--top,-n", tf.top, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
+  top_cpu->add_option("--threshold", tf.threshold, "Hide entries below this percentage")->check(CLI::Range(0.0, 100.0));
+  top_cpu->add_option("--since", tf.since, "Only the last D of the recording (e.g. 10s)");
+  top_cpu->add_option("--until", tf.until, "Only the first D of the recording");
+  top_cpu->add_option("--window", tf.window, "Only the time range A..B from the start (e.g. 5s..15s, ..10s, 1m..)");
+  top_cpu->add_option("--filter", tf.filter, "Only entries whose function or file contains TEXT (case-insensitive)");
+  top_cpu->add_option("--by", tf.by, "Group by line, function or file")
+      ->check(CLI::IsMember({"line", "function", "file"}))
+      ->capture_default_str();
+  auto* tj = top_cpu->add_flag("--json", tf.json, "JSON output");
+  auto* tc = top_cpu->add_flag("--csv", tf.csv, "CSV output");
+  tj->excludes(tc);
+
+  // query
+  std::string qfile, sql;
+  bool qjson = false, qcsv = false;
+  auto* query = app.add_subcommand("query", "Run read-only SQL on a recording (tables: see docs/storage.md)");
+  query->add_option("file", qfile, "Recording file")->required();
+  query->add_option("sql", sql, "SQL (SELECT ...); statements that write are refused")->required();
+  auto* qj = query->add_flag("--json", qjson, "JSON output (an array of objects)");
+  auto* qc = query->add_flag("--csv", qcsv, "CSV output");
+  qj->excludes(qc);
+
+  auto args = normalize_args(argc, argv);
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(ExitCode::invalid_args);
+  }
+
+  if (rec->parsed()) {
+    int sources = (pid > 0) + !process.empty() + !ro.command.empty();
+    if (sources != 1) {
+      throw Error(ExitCode::invalid_args,
+                  sources == 0 ? "nothing to record: give --pid N, --process NAME or -- CMD ARGS..."
+                               : "give only one of --pid, --process and -- CMD",
+                  "see hotline record --help");
+    }
+    if (pid > 0) ro.pids.push_back(pid);
+    if (!process.empty()) ro.pids.push_back(pick_process(process));
+    ro.interval = parse_duration(interval);
+    if (ro.interval.count() < 10) {
+      throw Error(ExitCode::invalid_args, "--interval must be at least 10ms", "use e.g. --interval 1s");
+    }
+    if (!duration.empty()) {
+      ro.duration = parse_duration(duration);
+      if (ro.duration->count() <= 0) throw Error(ExitCode::invalid_args, "--duration must be positive");
+    }
+    if (const char* dir = std::getenv("HOTLINE_OUTPUT_DIR")) ro.output_dir = dir;
+    return run_record(ro);
+  }
+  if (top_cpu->parsed()) {
+    auto options = to_top_options(tf);
+    RecordingReader reader(tf.file);
+    auto report = cpu_top(reader, options);
+    std::string out = tf.json ? render_json(report) : tf.csv ? render_csv(report) : render_text(report, options.by);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  if (query->parsed()) {
+    RecordingReader reader(qfile);
+    auto result = run_readonly_query(reader.db(), sql);
+    std::string out = qjson ? render_query_json(result) : qcsv ? render_query_csv(result) : render_query_text(result);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace hotline
+
+int main(int argc, char** argv) {
+  try {
+    return hotline::run(argc, argv);
+  } catch (const hotline::Error& e) {
+    hotline::error_message(e.what(), e.remedy());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    hotline::error_message(e.what(), "");
+    return 1;
+  }
+}

@@ -1,0 +1,272 @@
+#include "collect/cpu_collector.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/membarrier.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cpu.skel.h"
+#include "hotline_abi.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace hotline {
+namespace {
+
+Error bpf_error(const std::string& what, int err) {
+  err = err < 0 ? -err : err;
+  if (err == EPERM || err == EACCES) {
+    return Error(ExitCode::permission, errno_text(what, err),
+                 "run as root, or grant the capabilities: setcap cap_perfmon,cap_bpf,cap_sys_ptrace+ep "
+                 "$(command -v hotline)");
+  }
+  return Error(ExitCode::general, errno_text(what, err));
+}
+
+int open_cpu_clock(int cpu, int frequency_hz) {
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.freq = 1;
+  attr.sample_freq = static_cast<std::uint64_t>(frequency_hz);
+  // No sample_type bits: the BPF program reads registers and unwinds in the kernel; no
+  // PERF_SAMPLE_STACK_USER / REGS_USER, nothing of the target's memory is copied out.
+  attr.sample_type = 0;
+  return static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
+int handle_ringbuf_event(void* ctx, void* data, std::size_t size) {
+  if (size < sizeof(hotline_proc_event)) return 0;
+  const auto* raw = static_cast<const hotline_proc_event*>(data);
+  // ctx is &CpuCollector::on_event_, set only while poll_events runs.
+  auto* callback = *static_cast<std::function<void(const ProcEvent&)>**>(ctx);
+  ProcEvent event;
+  event.kind = static_cast<ProcEvent::Kind>(raw->kind);
+  event.pid = static_cast<pid_t>(raw->pid);
+  event.parent = static_cast<pid_t>(raw->parent_pid);
+  event.comm.assign(raw->comm, strnlen(raw->comm, sizeof raw->comm));
+  if (callback && *callback) (*callback)(event);
+  return 0;
+}
+
+// Waits until every BPF program that may have read the old slot has finished: they run
+// inside RCU read-side sections, and MEMBARRIER_CMD_GLOBAL waits for a grace period.
+void wait_for_samplers() {
+  if (::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+std::vector<int> online_cpus() {
+  std::vector<int> cpus;
+  auto text = read_text_file("/sys/devices/system/cpu/online", 4096);
+  if (text) {
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+      std::size_t end = text->find_first_of(",\n", pos);
+      if (end == std::string::npos) end = text->size();
+      std::string part = text->substr(pos, end - pos);
+      pos = end + 1;
+      if (part.empty()) continue;
+      int first = 0, last = 0;
+      if (std::sscanf(part.c_str(), "%d-%d", &first, &last) == 2) {
+        for (int c = first; c <= last && c < 65536; ++c) cpus.push_back(c);
+      } else if (std::sscanf(part.c_str(), "%d", &first) == 1) {
+        cpus.push_back(first);
+      }
+    }
+  }
+  if (cpus.empty()) {
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    for (int c = 0; c < n; ++c) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+CpuCollector::CpuCollector(const Options& options) : options_(options) {
+  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+  skel_ = cpu_bpf::open();
+  if (skel_ == nullptr) throw bpf_error("cannot open the CPU sampler BPF object", errno);
+  bpf_map__set_max_entries(skel_->maps.targets, options.max_processes);
+  for (bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1}) {
+    bpf_map__set_max_entries(m, options.stack_entries);
+  }
+  for (bpf_map* m : {skel_->maps.counts0, skel_->maps.counts1}) {
+    bpf_map__set_max_entries(m, options.count_entries);
+  }
+  if (int err = cpu_bpf::load(skel_); err != 0) {
+    cpu_bpf::destroy(skel_);
+    skel_ = nullptr;
+    throw bpf_error("cannot load the CPU sampler BPF programs", err);
+  }
+  events_ = ring_buffer__new(bpf_map__fd(skel_->maps.proc_events), handle_ringbuf_event, &on_event_, nullptr);
+  if (events_ == nullptr) {
+    int err = errno;
+    cpu_bpf::destroy(skel_);
+    skel_ = nullptr;
+    throw bpf_error("cannot open the process event ring buffer", err);
+  }
+}
+
+CpuCollector::~CpuCollector() {
+  for (bpf_link* link : links_) bpf_link__destroy(link);
+  perf_fds_.clear();
+  if (events_) ring_buffer__free(events_);
+  if (skel_) cpu_bpf::destroy(skel_);
+}
+
+void CpuCollector::add_target(pid_t pid) {
+  std::uint32_t key = static_cast<std::uint32_t>(pid);
+  std::uint8_t one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.targets), &key, &one, BPF_ANY) != 0) {
+    throw bpf_error(fmt::format("cannot track process {}", pid), errno);
+  }
+}
+
+void CpuCollector::attach() {
+  for (bpf_program* prog : {skel_->progs.on_fork, skel_->progs.on_exec, skel_->progs.on_exit}) {
+    bpf_link* link = bpf_program__attach(prog);
+    if (link == nullptr) {
+      throw bpf_error(fmt::format("cannot attach {} (tp_btf)", bpf_program__name(prog)), errno);
+    }
+    links_.push_back(link);
+  }
+  for (int cpu : online_cpus()) {
+    UniqueFd fd(open_cpu_clock(cpu, options_.frequency_hz));
+    if (!fd) {
+      int err = errno;
+      if (err == ENODEV || err == ENOENT) continue;  // CPU went offline meanwhile
+      if (err == EACCES || err == EPERM) {
+        throw Error(ExitCode::permission, errno_text(fmt::format("cannot open a cpu-clock perf event on CPU {}", cpu), err),
+                    "run as root or grant CAP_PERFMON (setcap cap_perfmon,cap_bpf,cap_sys_ptrace+ep "
+                    "$(command -v hotline)), or lower kernel.perf_event_paranoid");
+      }
+      throw Error(ExitCode::general, errno_text(fmt::format("cannot open a cpu-clock perf event on CPU {}", cpu), err));
+    }
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_cpu_sample, fd.get());
+    if (link == nullptr) throw bpf_error(fmt::format("cannot attach the sampler on CPU {}", cpu), errno);
+    links_.push_back(link);
+    perf_fds_.push_back(std::move(fd));
+  }
+  if (perf_fds_.empty()) throw Error(ExitCode::general, "no online CPU accepted a cpu-clock perf event");
+}
+
+void CpuCollector::poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) {
+  auto callback = on_event;  // ring_buffer's ctx points at on_event_, which points here
+  on_event_ = &callback;
+  int rc = ring_buffer__poll(events_, timeout_ms);
+  on_event_ = nullptr;
+  if (rc < 0 && rc != -EINTR) throw bpf_error("cannot read process events", rc);
+}
+
+std::vector<CpuSample> CpuCollector::drain() {
+  const std::uint32_t old_slot = skel_->bss->slot;
+  __atomic_store_n(&skel_->bss->slot, old_slot ^ 1u, __ATOMIC_SEQ_CST);
+  wait_for_samplers();
+
+  const int counts_fd = bpf_map__fd(old_slot ? skel_->maps.counts1 : skel_->maps.counts0);
+  const int stacks_fd = bpf_map__fd(old_slot ? skel_->maps.stacks1 : skel_->maps.stacks0);
+
+  std::vector<std::pair<hotline_cpu_key, std::uint64_t>> entries;
+  hotline_cpu_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(counts_fd, prev, &next) == 0) {
+    std::uint64_t count = 0;
+    if (bpf_map_lookup_elem(counts_fd, &next, &count) == 0) entries.emplace_back(next, count);
+    key = next;
+    prev = &key;
+  }
+  for (const auto& [k, count] : entries) bpf_map_delete_elem(counts_fd, &k);
+
+  std::map<std::int32_t, std::vector<std::uint64_t>> stacks;
+  auto stack = [&](std::int32_t id, bool& truncated) -> const std::vector<std::uint64_t>* {
+    if (id < 0) return nullptr;
+    auto [it, inserted] = stacks.try_emplace(id);
+    if (inserted) {
+      std::uint64_t ips[HOTLINE_MAX_STACK_DEPTH] = {};
+      std::uint32_t sid = static_cast<std::uint32_t>(id);
+      if (bpf_map_lookup_elem(stacks_fd, &sid, ips) == 0) {
+        for (std::uint64_t ip : ips) {
+          if (ip == 0) break;
+          it->second.push_back(ip);
+        }
+      }
+    }
+    if (it->second.size() == HOTLINE_MAX_STACK_DEPTH) truncated = true;
+    return &it->second;
+  };
+
+  std::vector<CpuSample> out;
+  out.reserve(entries.size());
+  for (const auto& [k, count] : entries) {
+    CpuSample s;
+    s.pid = static_cast<pid_t>(k.pid);
+    s.tid = static_cast<pid_t>(k.tid);
+    s.comm.assign(k.comm, strnlen(k.comm, sizeof k.comm));
+    s.count = count;
+    if (const auto* ips = stack(k.user_stack, s.truncated)) s.user_ips = *ips;
+    if (const auto* ips = stack(k.kernel_stack, s.truncated)) s.kernel_ips = *ips;
+    s.user_stack_lost = k.user_stack < 0 && s.kernel_ips.empty();
+    if (s.truncated) truncated_ += count;
+    out.push_back(std::move(s));
+  }
+
+  // Clear the old slot's stack map for its next turn.
+  std::vector<std::uint32_t> ids;
+  std::uint32_t sid = 0, next_sid = 0;
+  const void* prev_sid = nullptr;
+  while (bpf_map_get_next_key(stacks_fd, prev_sid, &next_sid) == 0) {
+    ids.push_back(next_sid);
+    sid = next_sid;
+    prev_sid = &sid;
+  }
+  for (std::uint32_t id : ids) bpf_map_delete_elem(stacks_fd, &id);
+  return out;
+}
+
+CpuStats CpuCollector::stats() const {
+  CpuStats s;
+  const int fd = bpf_map__fd(skel_->maps.cpu_stats);
+  const int ncpus = libbpf_num_possible_cpus();
+  std::vector<std::uint64_t> values(static_cast<std::size_t>(ncpus > 0 ? ncpus : 1));
+  auto sum = [&](std::uint32_t index) {
+    std::uint64_t total = 0;
+    if (bpf_map_lookup_elem(fd, &index, values.data()) == 0) {
+      for (std::uint64_t v : values) total += v;
+    }
+    return total;
+  };
+  s.samples = sum(HOTLINE_STAT_SAMPLES);
+  s.user_stacks_lost = sum(HOTLINE_STAT_USER_STACK_LOST);
+  s.kernel_stacks_lost = sum(HOTLINE_STAT_KERNEL_STACK_LOST);
+  s.counts_full = sum(HOTLINE_STAT_COUNTS_FULL);
+  s.events_lost = sum(HOTLINE_STAT_EVENTS_LOST);
+  s.targets_full = sum(HOTLINE_STAT_TARGETS_FULL);
+  s.truncated = truncated_;
+  return s;
+}
+
+std::uint64_t CpuCollector::map_bytes() const {
+  std::uint64_t total = 0;
+  for (const bpf_map* m : {skel_->maps.targets, skel_->maps.stacks0, skel_->maps.stacks1, skel_->maps.counts0,
+                           skel_->maps.counts1, skel_->maps.cpu_stats, skel_->maps.proc_events}) {
+    std::uint64_t entry = bpf_map__key_size(m) + bpf_map__value_size(m);
+    total += entry * bpf_map__max_entries(m);
+  }
+  return total;
+}
+
+}  // namespace hotline

@@ -1,0 +1,92 @@
+#pragma once
+// The CPU sampler: software cpu-clock perf events on every online CPU running the
+// `on_cpu_sample` BPF program, plus fork/exec/exit tracking of the target processes.
+// Owns the BPF skeleton, its links and perf event fds (RAII: destroying the collector
+// detaches everything; a killed hotline leaves nothing either, as all are fd-based).
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/fd.h"
+
+struct cpu_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace hotline {
+
+struct CpuSample {
+  pid_t pid = 0;
+  pid_t tid = 0;
+  std::string comm;
+  std::vector<std::uint64_t> user_ips;    // innermost first
+  std::vector<std::uint64_t> kernel_ips;  // innermost first; empty when the tick hit user mode
+  bool user_stack_lost = false;           // the user stack could not be stored
+  bool truncated = false;                 // a stack hit the depth limit
+  std::uint64_t count = 0;
+};
+
+struct CpuStats {
+  std::uint64_t samples = 0;
+  std::uint64_t user_stacks_lost = 0;
+  std::uint64_t kernel_stacks_lost = 0;
+  std::uint64_t counts_full = 0;
+  std::uint64_t events_lost = 0;
+  std::uint64_t targets_full = 0;
+  std::uint64_t truncated = 0;  // counted in user space while draining
+};
+
+struct ProcEvent {
+  enum Kind { fork = 1, exec = 2, exit = 3 } kind;
+  pid_t pid = 0;
+  pid_t parent = 0;
+  std::string comm;
+};
+
+class CpuCollector {
+ public:
+  struct Options {
+    int frequency_hz = 99;
+    std::uint32_t max_processes = 4096;
+    std::uint32_t stack_entries = 16384;
+    std::uint32_t count_entries = 16384;
+  };
+
+  // Loads the BPF object (CO-RE against the running kernel's BTF). Throws Error.
+  explicit CpuCollector(const Options& options);
+  ~CpuCollector();
+  CpuCollector(const CpuCollector&) = delete;
+  CpuCollector& operator=(const CpuCollector&) = delete;
+
+  // Starts tracking a process (and, from then on, the processes it forks).
+  void add_target(pid_t pid);
+  // Attaches the process-tracking programs and the per-CPU perf events.
+  void attach();
+
+  // Waits up to `timeout_ms` for process events and hands each to `on_event`.
+  void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event);
+  // Flips the double buffer and returns everything sampled since the last drain.
+  std::vector<CpuSample> drain();
+  CpuStats stats() const;
+  int cpu_count() const { return static_cast<int>(perf_fds_.size()); }
+  // Bytes of kernel memory the maps may pin at most (their max_entries times entry sizes).
+  std::uint64_t map_bytes() const;
+
+ private:
+  Options options_;
+  cpu_bpf* skel_ = nullptr;
+  std::vector<UniqueFd> perf_fds_;
+  std::vector<bpf_link*> links_;
+  ring_buffer* events_ = nullptr;
+  std::function<void(const ProcEvent&)>* on_event_ = nullptr;
+  std::uint64_t truncated_ = 0;
+};
+
+// Online CPU numbers from /sys/devices/system/cpu/online ("0-3,8").
+std::vector<int> online_cpus();
+
+}  // namespace hotline

@@ -1,0 +1,412 @@
+#include "record/recorder.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "collect/cpu_collector.h"
+#include "store/writer.h"
+#include "symbolize/symbolizer.h"
+#include "target/launch.h"
+#include "target/proc.h"
+#include "util/duration.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/log.h"
+
+#ifndef HOTLINE_VERSION
+#define HOTLINE_VERSION "0.0.0"
+#endif
+
+namespace hotline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+std::atomic<int> g_stop_signal{0};
+
+void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+void on_quit_signal(int) { ::_exit(128 + SIGQUIT); }
+
+class SignalGuard {
+ public:
+  SignalGuard() {
+    g_stop_signal.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: waits return early with EINTR
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+    sa.sa_handler = on_quit_signal;
+    ::sigaction(SIGQUIT, &sa, &old_quit_);
+  }
+  ~SignalGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGQUIT, &old_quit_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {}, old_quit_ {};
+};
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", buf, ms % 1000);
+}
+
+// Creates the output file: the explicit path, or a default name in the output directory
+// (adding -1, -2, ... if two recordings start in the same second).
+std::string create_output(const RecordOptions& options, const std::string& comm, Clock::time_point,
+                          std::chrono::system_clock::time_point wall) {
+  if (!options.output.empty()) {
+    create_private_file(options.output, options.force);
+    return options.output;
+  }
+  std::string dir = options.output_dir.empty() ? "." : options.output_dir;
+  std::string base = default_output_name(comm, wall);
+  base.resize(base.size() - 3);  // drop ".db"
+  for (int n = 0; n < 100; ++n) {
+    std::string path = dir + "/" + base + (n == 0 ? "" : fmt::format("-{}", n)) + ".db";
+    try {
+      create_private_file(path, false);
+      return path;
+    } catch (const Error& e) {
+      if (::access(path.c_str(), F_OK) != 0) throw;  // failed for another reason than "exists"
+    }
+  }
+  throw Error(ExitCode::general, fmt::format("too many recordings named {}*.db in {}", base, dir),
+              "choose a name with -o");
+}
+
+struct PendingProcess {
+  pid_t pid;
+  std::optional<pid_t> parent;
+  std::string comm;
+  std::string exe;
+  std::int64_t ms;
+};
+
+class Session {
+ public:
+  Session(const RecordOptions& options) : options_(options) {}
+  int run();
+
+ private:
+  std::int64_t now_ms() const { return duration_cast<milliseconds>(Clock::now() - start_).count(); }
+  void track(pid_t pid, std::optional<pid_t> parent, const std::string& comm);
+  void on_event(const ProcEvent& event);
+  void checkpoint();
+  std::int64_t stack_for(const CpuSample& sample);
+  std::int64_t push_address(std::int64_t parent, const ResolvedAddress& resolved);
+  std::int64_t push_synthetic(std::int64_t parent, const std::string& name);
+  void write_stats();
+  void final_report(const CpuStats& stats, const std::string& status_note);
+
+  const RecordOptions& options_;
+  Clock::time_point start_;
+  std::unique_ptr<RecordingWriter> writer_;
+  std::unique_ptr<CpuCollector> collector_;
+  std::unique_ptr<LaunchedCommand> command_;
+  Symbolizer symbolizer_;
+  std::set<pid_t> alive_;
+  std::vector<PendingProcess> pending_processes_;
+  std::vector<std::pair<pid_t, std::int64_t>> pending_exits_;
+  std::multimap<Clock::time_point, pid_t> rereads_;  // address space re-reads after exec
+  std::set<std::string> main_executables_;
+  std::string output_;
+  std::string comm_;
+  std::uint64_t samples_written_ = 0;
+  std::int64_t checkpoints_ = 0;
+};
+
+void Session::track(pid_t pid, std::optional<pid_t> parent, const std::string& comm) {
+  alive_.insert(pid);
+  symbolizer_.snapshot(pid);
+  std::string exe = read_exe(pid).value_or("");
+  if (!exe.empty()) main_executables_.insert(exe);
+  pending_processes_.push_back({pid, parent, comm, exe, now_ms()});
+}
+
+void Session::on_event(const ProcEvent& event) {
+  switch (event.kind) {
+    case ProcEvent::fork:
+      symbolizer_.reset_process(event.pid);  // a recycled pid's old mappings are not its own
+      track(event.pid, event.parent, event.comm);
+      break;
+    case ProcEvent::exec: {
+      // The loader maps shared libraries after exec: look again shortly after.
+      track(event.pid, read_ppid(event.pid), event.comm);
+      auto now = Clock::now();
+      rereads_.emplace(now + milliseconds(20), event.pid);
+      rereads_.emplace(now + milliseconds(200), event.pid);
+      break;
+    }
+    case ProcEvent::exit:
+      alive_.erase(event.pid);
+      pending_exits_.emplace_back(event.pid, now_ms());
+      break;
+  }
+}
+
+std::int64_t Session::push_address(std::int64_t parent, const ResolvedAddress& resolved) {
+  const ModuleInfo& module = symbolizer_.module(resolved.module);
+  std::int64_t module_row = writer_->module_id(module.path, module.build_id);
+  std::int64_t location = writer_->location_id(module_row, resolved.address);
+  const auto& frames = resolved.symbolized->frames;
+  for (std::size_t j = frames.size(); j-- > 0;) {
+    const SourceFrame& f = frames[j];
+    FrameRow row{f.function, f.file, f.line, static_cast<int>(frames.size() - 1 - j), module_row};
+    parent = writer_->stack_node(parent, writer_->frame_id(row), location);
+  }
+  return parent;
+}
+
+std::int64_t Session::push_synthetic(std::int64_t parent, const std::string& name) {
+  std::int64_t module_row = writer_->module_id("[unknown]", "");
+  std::int64_t location = writer_->location_id(module_row, 0);
+  return writer_->stack_node(parent, writer_->frame_id({name, "", 0, 0, module_row}), location);
+}
+
+std::int64_t Session::stack_for(const CpuSample& s) {
+  std::int64_t node = 0;
+  if (s.truncated) node = push_synthetic(node, "[truncated stack]");
+  if (s.user_ips.empty() && s.kernel_ips.empty()) return push_synthetic(node, "[stack lost]");
+  // Root first: the outermost user frame. Return addresses point after the call: step back
+  // one byte so the call's own line is reported. The interrupted instruction (the leaf)
+  // is exact, unless the tick hit the kernel, where the user leaf is a return address too.
+  for (std::size_t i = s.user_ips.size(); i-- > 0;) {
+    std::uint64_t ip = s.user_ips[i];
+    bool exact = i == 0 && s.kernel_ips.empty();
+    node = push_address(node, symbolizer_.resolve_user(s.pid, exact ? ip : ip - 1));
+  }
+  for (std::size_t i = s.kernel_ips.size(); i-- > 0;) {
+    std::uint64_t ip = s.kernel_ips[i];
+    node = push_address(node, symbolizer_.resolve_kernel(i == 0 ? ip : ip - 1));
+  }
+  return node;
+}
+
+void Session::write_stats() {
+  CpuStats st = collector_->stats();
+  writer_->set_meta("samples", std::to_string(samples_written_));
+  writer_->set_meta("lost_user_stacks", std::to_string(st.user_stacks_lost));
+  writer_->set_meta("lost_kernel_stacks", std::to_string(st.kernel_stacks_lost));
+  writer_->set_meta("dropped_samples", std::to_string(st.counts_full));
+  writer_->set_meta("lost_events", std::to_string(st.events_lost + st.targets_full));
+  writer_->set_meta("truncated_stacks", std::to_string(st.truncated));
+}
+
+void Session::checkpoint() {
+  std::vector<CpuSample> samples = collector_->drain();
+  // Refresh address spaces first: libraries loaded since the last look resolve now.
+  for (auto it = alive_.begin(); it != alive_.end();) {
+    if (!symbolizer_.snapshot(*it) || !process_alive(*it)) {
+      pending_exits_.emplace_back(*it, now_ms());
+      it = alive_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::int64_t ms = now_ms();
+  std::int64_t id = writer_->begin_checkpoint(ms);
+  for (const auto& p : pending_processes_) writer_->upsert_process(p.pid, p.parent, p.comm, p.exe, p.ms);
+  pending_processes_.clear();
+  for (const auto& [pid, exit_ms] : pending_exits_) writer_->process_exited(pid, exit_ms);
+  pending_exits_.clear();
+  for (const CpuSample& s : samples) {
+    writer_->add_cpu_samples(id, stack_for(s), s.pid, s.tid, s.count);
+    writer_->add_thread(s.tid, s.pid, s.comm);
+    samples_written_ += s.count;
+  }
+  write_stats();
+  writer_->set_meta("duration_ms", std::to_string(ms));
+  writer_->commit_checkpoint();
+  ++checkpoints_;
+}
+
+void Session::final_report(const CpuStats& st, const std::string& status_note) {
+  std::uint64_t lost = st.user_stacks_lost + st.kernel_stacks_lost + st.counts_full;
+  std::uint64_t seen = std::max<std::uint64_t>(st.samples, 1);
+  if (lost * 100 > seen) {
+    warn(fmt::format("{:.1f}% of samples lost their stack or were dropped ({} of {}): "
+                     "lower --cpu-freq, or raise the map sizes with --map-scale",
+                     100.0 * static_cast<double>(lost) / static_cast<double>(seen), lost, st.samples));
+  }
+  if (st.events_lost + st.targets_full > 0) {
+    warn(fmt::format("{} process events were lost: some child processes may be missing; raise --map-scale",
+                     st.events_lost + st.targets_full));
+  }
+  if (st.truncated * 100 > seen) {
+    warn(fmt::format("{} samples had stacks deeper than {} frames; their outermost callers are cut",
+                     st.truncated, 127));
+  }
+  for (const auto& exe : main_executables_) {
+    for (std::size_t id = 0; id < symbolizer_.module_count(); ++id) {
+      const ModuleInfo& m = symbolizer_.module(static_cast<ModuleId>(id));
+      if (m.path == exe && m.opened && !m.has_dwarf) {
+        warn(fmt::format("{} has no debug info: functions are named, source lines are not; "
+                         "rebuild it with -g (keep -fno-omit-frame-pointer)", exe));
+      }
+    }
+  }
+  if (!options_.quiet) {
+    info(fmt::format("recorded {} samples in {} checkpoints, {}{}: {}", samples_written_, checkpoints_,
+                     format_duration(milliseconds(now_ms())), status_note, output_));
+    info(fmt::format("next: hotline top cpu {}", output_));
+  }
+}
+
+int Session::run() {
+  SignalGuard signals;
+  // Validate targets and build the label before touching the kernel.
+  for (pid_t pid : options_.pids) {
+    if (!process_alive(pid)) {
+      throw Error(ExitCode::not_found, fmt::format("no process with pid {}", pid),
+                  "check the pid with ps, or name the process with --process");
+    }
+  }
+  std::string exe_for_check;
+  if (!options_.command.empty()) {
+    exe_for_check = resolve_command(options_.command[0]);
+    auto slash = options_.command[0].rfind('/');
+    comm_ = options_.command[0].substr(slash == std::string::npos ? 0 : slash + 1).substr(0, 15);
+  } else {
+    comm_ = read_comm(options_.pids.front()).value_or("process");
+    exe_for_check = read_exe(options_.pids.front()).value_or("");
+  }
+  if (options_.require_debuginfo && !exe_for_check.empty() && !Symbolizer::file_has_debuginfo(exe_for_check)) {
+    throw Error(ExitCode::no_debuginfo, fmt::format("{} has no DWARF debug info (--require-debuginfo)", exe_for_check),
+                "rebuild it with -g, or install its debug symbols package");
+  }
+
+  auto wall = std::chrono::system_clock::now();
+  start_ = Clock::now();
+  output_ = create_output(options_, comm_, start_, wall);
+  writer_ = std::make_unique<RecordingWriter>(output_);
+  writer_->set_meta("hotline_version", HOTLINE_VERSION);
+  writer_->set_meta("start_time", iso8601_utc(wall));
+  writer_->set_meta("interval_ms", std::to_string(options_.interval.count()));
+  writer_->set_meta("cpu_frequency_hz", std::to_string(options_.cpu_freq_hz));
+  writer_->set_meta("process_name", comm_);
+  writer_->set_meta("mode", options_.command.empty() ? "attach" : "launch");
+
+  if (!options_.command.empty()) command_ = std::make_unique<LaunchedCommand>(options_.command);
+
+  CpuCollector::Options copts;
+  copts.frequency_hz = options_.cpu_freq_hz;
+  auto scale = [&](std::uint32_t n) {
+    return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 64.0, 16.0 * 1024 * 1024));
+  };
+  copts.max_processes = scale(copts.max_processes);
+  copts.stack_entries = scale(copts.stack_entries);
+  copts.count_entries = scale(copts.count_entries);
+  collector_ = std::make_unique<CpuCollector>(copts);
+  writer_->set_meta("map_bytes", std::to_string(collector_->map_bytes()));
+
+  std::vector<pid_t> roots = options_.pids;
+  if (command_) roots = {command_->pid()};
+  collector_->attach();
+  for (pid_t pid : roots) {
+    collector_->add_target(pid);
+    track(pid, read_ppid(pid), command_ ? comm_ : read_comm(pid).value_or(""));
+  }
+  std::string pid_list;
+  for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
+  writer_->set_meta("pids", pid_list);
+  writer_->set_meta("exe", exe_for_check);
+  if (command_) writer_->set_meta("command", options_.command[0]);
+  if (options_.verbose) {
+    info(fmt::format("sampling {} CPUs at {} Hz; BPF maps up to {:.1f} MiB", collector_->cpu_count(),
+                     options_.cpu_freq_hz, static_cast<double>(collector_->map_bytes()) / (1 << 20)));
+  }
+  if (command_) command_->start();
+  if (!options_.quiet) {
+    info(fmt::format("recording {} (pid {}) to {}{}", comm_, pid_list, output_,
+                     options_.duration ? fmt::format(" for {}", format_duration(*options_.duration))
+                                       : std::string("; Ctrl-C to stop")));
+  }
+
+  auto next_checkpoint = start_ + options_.interval;
+  std::optional<int> command_status;
+  std::string note;
+  auto handler = [this](const ProcEvent& e) { on_event(e); };
+  while (true) {
+    if (int sig = g_stop_signal.load()) {
+      note = fmt::format(", stopped by {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    auto now = Clock::now();
+    if (options_.duration && now - start_ >= *options_.duration) break;
+    auto wake = next_checkpoint;
+    if (options_.duration) wake = std::min(wake, start_ + *options_.duration);
+    if (!rereads_.empty()) wake = std::min(wake, rereads_.begin()->first);
+    auto timeout = std::clamp<std::int64_t>(duration_cast<milliseconds>(wake - now).count(), 0, 50);
+    collector_->poll_events(static_cast<int>(timeout), handler);
+    now = Clock::now();
+    while (!rereads_.empty() && rereads_.begin()->first <= now) {
+      symbolizer_.snapshot(rereads_.begin()->second);
+      rereads_.erase(rereads_.begin());
+    }
+    if (command_) {
+      if ((command_status = command_->poll_exit())) {
+        note = fmt::format(", command exited with status {}", *command_status);
+        break;
+      }
+    } else if (alive_.empty()) {
+      note = ", all target processes exited";
+      break;
+    }
+    if (now >= next_checkpoint) {
+      checkpoint();
+      next_checkpoint += options_.interval;
+      if (next_checkpoint < now) next_checkpoint = now + options_.interval;
+    }
+  }
+  // Events already queued (exits, last forks) before the final drain.
+  collector_->poll_events(0, handler);
+  checkpoint();
+  if (command_ && !command_status) command_->terminate(milliseconds(2000));
+  if (command_status) writer_->set_meta("command_status", std::to_string(*command_status));
+  writer_->set_meta("end_time", iso8601_utc(std::chrono::system_clock::now()));
+  const CpuStats stats = collector_->stats();
+  collector_.reset();  // detach before the final report: nothing of ours stays attached
+  writer_->finish();
+  final_report(stats, note);
+  return command_status.value_or(0);
+}
+
+}  // namespace
+
+std::string default_output_name(const std::string& comm, std::chrono::system_clock::time_point when) {
+  std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm {};
+  localtime_r(&t, &tm);
+  char stamp[16];
+  std::strftime(stamp, sizeof stamp, "%y%m%d%H%M%S", &tm);
+  return fmt::format("hotline.{}.{}.db", sanitize_name(comm), stamp);
+}
+
+int run_record(const RecordOptions& options) {
+  Session session(options);
+  return session.run();
+}
+
+}  // namespace hotline

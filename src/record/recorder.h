@@ -1,0 +1,35 @@
+#pragma once
+// A recording session: picks the targets, loads the collectors, and at every checkpoint
+// drains them, symbolizes new addresses and commits one transaction to the recording.
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hotline {
+
+struct RecordOptions {
+  std::vector<pid_t> pids;           // --pid / --process
+  std::vector<std::string> command;  // -- CMD ARGS...
+  int cpu_freq_hz = 99;
+  std::chrono::milliseconds interval{1000};
+  std::optional<std::chrono::milliseconds> duration;
+  std::string output;      // -o FILE; "" = default name
+  std::string output_dir;  // HOTLINE_OUTPUT_DIR; "" = current directory
+  double map_scale = 1.0;
+  bool force = false;
+  bool quiet = false;
+  bool verbose = false;
+  bool require_debuginfo = false;
+};
+
+// Runs the recording to its end; returns the process exit code (the command's status for
+// a launched command that ended by itself). Throws Error.
+int run_record(const RecordOptions& options);
+
+// hotline.{comm}.{YYMMDDhhmmss}.db
+std::string default_output_name(const std::string& comm, std::chrono::system_clock::time_point when);
+
+}  // namespace hotline

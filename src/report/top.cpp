@@ -1,0 +1,231 @@
+#include "report/top.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "report/table.h"
+#include "util/duration.h"
+#include "util/error.h"
+
+namespace hotline {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string shorten_left(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  return "…" + s.substr(s.size() - (max - 1));
+}
+
+std::string shorten_right(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max - 1) + "…";
+}
+
+}  // namespace
+
+std::pair<milliseconds, milliseconds> parse_window(const std::string& text) {
+  auto dots = text.find("..");
+  if (dots == std::string::npos) {
+    throw Error(ExitCode::invalid_args, fmt::format("invalid window '{}'", text),
+                "use A..B with durations, e.g. 10s..30s, ..5s or 1m..");
+  }
+  std::string a = text.substr(0, dots), b = text.substr(dots + 2);
+  milliseconds from = a.empty() ? milliseconds(0) : parse_duration(a);
+  milliseconds to = b.empty() ? milliseconds::max() : parse_duration(b);
+  if (to <= from) {
+    throw Error(ExitCode::invalid_args, fmt::format("invalid window '{}': its end is not after its start", text),
+                "use A..B with A < B");
+  }
+  return {from, to};
+}
+
+std::vector<std::int64_t> select_checkpoints(const std::vector<CheckpointRow>& checkpoints, const TimeWindow& window,
+                                             std::int64_t* start_ms, std::int64_t* end_ms) {
+  const std::int64_t end = checkpoints.empty() ? 0 : checkpoints.back().ms;
+  std::int64_t lo = 0, hi = end;
+  if (window.since) lo = std::max<std::int64_t>(lo, end - window.since->count());
+  if (window.until) hi = std::min<std::int64_t>(hi, window.until->count());
+  if (window.range) {
+    lo = std::max<std::int64_t>(lo, window.range->first.count());
+    if (window.range->second != milliseconds::max()) hi = std::min<std::int64_t>(hi, window.range->second.count());
+  }
+  if (!checkpoints.empty() && lo >= end && (window.range || window.since || window.until)) {
+    throw Error(ExitCode::invalid_args,
+                fmt::format("the window starts at {} but the recording is only {} long",
+                            format_duration(milliseconds(lo)), format_duration(milliseconds(end))),
+                "choose a window inside the recording");
+  }
+  std::vector<std::int64_t> ids;
+  std::int64_t prev = 0;
+  for (const auto& c : checkpoints) {
+    std::int64_t mid = (prev + c.ms) / 2;
+    if (mid >= lo && mid <= hi) ids.push_back(c.id);
+    prev = c.ms;
+  }
+  if (start_ms) *start_ms = lo;
+  if (end_ms) *end_ms = std::max(lo, hi);
+  return ids;
+}
+
+TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
+  TopReport report;
+  report.file = reader.path();
+  report.process = reader.meta_or("process_name");
+  report.pids = reader.meta_or("pids");
+  report.frequency_hz = static_cast<int>(reader.meta_int("cpu_frequency_hz"));
+  report.lost = static_cast<std::uint64_t>(reader.meta_int("lost_user_stacks") + reader.meta_int("lost_kernel_stacks") +
+                                           reader.meta_int("dropped_samples"));
+  report.truncated = static_cast<std::uint64_t>(reader.meta_int("truncated_stacks"));
+  report.lost_events = static_cast<std::uint64_t>(reader.meta_int("lost_events"));
+
+  auto ids = select_checkpoints(reader.checkpoints(), options.window, &report.window_start_ms, &report.window_end_ms);
+  report.duration_ms = report.window_end_ms - report.window_start_ms;
+  auto counts = reader.cpu_counts(ids);
+  auto stacks = reader.stacks();
+  auto frames = reader.frames();
+
+  struct Acc {
+    std::uint64_t self = 0, total = 0;
+    const FrameInfo* frame = nullptr;
+  };
+  std::unordered_map<std::string, Acc> acc;
+  auto key_of = [&](const FrameInfo& f) -> std::string {
+    switch (options.by) {
+      case GroupBy::function: return f.function;
+      case GroupBy::file: return f.file.empty() ? "(unknown)" : f.file;
+      case GroupBy::line: break;
+    }
+    return fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
+  };
+
+  std::set<std::string> seen;
+  for (const auto& [leaf, count] : counts) {
+    report.total_samples += count;
+    seen.clear();
+    bool is_leaf = true;
+    std::int64_t node = leaf;
+    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
+      auto sit = stacks.find(node);
+      if (sit == stacks.end()) break;
+      auto fit = frames.find(sit->second.frame_id);
+      if (fit != frames.end()) {
+        std::string key = key_of(fit->second);
+        Acc& a = acc[key];
+        a.frame = &fit->second;
+        if (is_leaf) a.self += count;
+        if (seen.insert(key).second) a.total += count;  // recursion counts once per sample
+      }
+      is_leaf = false;
+      node = sit->second.parent;
+    }
+  }
+
+  const std::string needle = lower(options.filter);
+  const double total = static_cast<double>(std::max<std::uint64_t>(report.total_samples, 1));
+  for (const auto& [key, a] : acc) {
+    const FrameInfo& f = *a.frame;
+    TopEntry e;
+    e.self_samples = a.self;
+    e.total_samples = a.total;
+    e.self_pct = 100.0 * static_cast<double>(a.self) / total;
+    e.total_pct = 100.0 * static_cast<double>(a.total) / total;
+    e.function = options.by == GroupBy::file ? "" : f.function;
+    e.file = options.by == GroupBy::function ? "" : f.file;
+    e.line = options.by == GroupBy::line ? f.line : 0;
+    if (!needle.empty() && lower(f.function).find(needle) == std::string::npos &&
+        lower(f.file).find(needle) == std::string::npos) {
+      continue;
+    }
+    if (e.self_pct < options.threshold_pct && e.total_pct < options.threshold_pct) continue;
+    report.entries.push_back(std::move(e));
+  }
+  std::sort(report.entries.begin(), report.entries.end(), [](const TopEntry& a, const TopEntry& b) {
+    if (a.self_samples != b.self_samples) return a.self_samples > b.self_samples;
+    if (a.total_samples != b.total_samples) return a.total_samples > b.total_samples;
+    if (a.function != b.function) return a.function < b.function;
+    if (a.file != b.file) return a.file < b.file;
+    return a.line < b.line;
+  });
+  if (report.entries.size() > options.top) report.entries.resize(options.top);
+  return report;
+}
+
+std::string render_text(const TopReport& r, GroupBy by) {
+  std::string out = fmt::format("{} (pid {}) · {} · {} samples at {} Hz · {}\n", r.process, r.pids,
+                                format_duration(std::chrono::milliseconds(r.duration_ms)), r.total_samples,
+                                r.frequency_hz, r.file);
+  if (r.lost > 0) {
+    out += fmt::format("note: {} samples lost their stack or were dropped during recording\n", r.lost);
+  }
+  if (r.truncated > 0) out += fmt::format("note: {} samples had truncated (over-deep) stacks\n", r.truncated);
+  if (r.lost_events > 0) out += fmt::format("note: {} process events were lost\n", r.lost_events);
+  if (r.total_samples == 0) return out + "no samples in this window\n";
+  TextTable t;
+  t.headers = {"SELF%", "TOTAL%", "SAMPLES"};
+  t.right_align = {true, true, true, false, false};
+  if (by != GroupBy::file) t.headers.push_back("FUNCTION");
+  if (by != GroupBy::function) t.headers.push_back(by == GroupBy::file ? "FILE" : "LOCATION");
+  if (by == GroupBy::file) t.right_align = {true, true, true, false};
+  for (const auto& e : r.entries) {
+    std::vector<std::string> row = {fmt::format("{:.1f}%", e.self_pct), fmt::format("{:.1f}%", e.total_pct),
+                                    std::to_string(e.self_samples)};
+    if (by != GroupBy::file) row.push_back(shorten_right(e.function, 60));
+    if (by != GroupBy::function) {
+      std::string loc = e.file.empty() ? "" : shorten_left(e.file, 60);
+      if (by == GroupBy::line && e.line > 0) loc += fmt::format(":{}", e.line);
+      row.push_back(loc);
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return out + t.render();
+}
+
+std::string render_json(const TopReport& r) {
+  nlohmann::ordered_json j;
+  j["file"] = r.file;
+  j["process"] = r.process;
+  j["pids"] = r.pids;
+  j["duration_ms"] = r.duration_ms;
+  j["window"] = {{"start_ms", r.window_start_ms}, {"end_ms", r.window_end_ms}};
+  j["total_samples"] = r.total_samples;
+  j["frequency_hz"] = r.frequency_hz;
+  j["lost_samples"] = r.lost;
+  j["truncated_stacks"] = r.truncated;
+  j["lost_events"] = r.lost_events;
+  j["entries"] = nlohmann::ordered_json::array();
+  for (const auto& e : r.entries) {
+    nlohmann::ordered_json x;
+    x["self_pct"] = e.self_pct;
+    x["total_pct"] = e.total_pct;
+    x["samples"] = e.self_samples;
+    x["total_samples"] = e.total_samples;
+    x["function"] = e.function;
+    x["file"] = e.file;
+    if (e.line > 0) x["line"] = e.line;
+    else x["line"] = nullptr;
+    j["entries"].push_back(std::move(x));
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string render_csv(const TopReport& r) {
+  std::string out = "self_pct,total_pct,samples,total_samples,function,file,line\n";
+  for (const auto& e : r.entries) {
+    out += fmt::format("{:.3f},{:.3f},{},{},{},{},{}\n", e.self_pct, e.total_pct, e.self_samples, e.total_samples,
+                       csv_escape(e.function), csv_escape(e.file), e.line > 0 ? std::to_string(e.line) : "");
+  }
+  return out;
+}
+
+}  // namespace hotline

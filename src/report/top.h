@@ -1,0 +1,70 @@
+#pragma once
+// `hotline top cpu`: the hottest source lines (or functions, or files) of a recording.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/reader.h"
+
+namespace hotline {
+
+enum class GroupBy { line, function, file };
+
+// A time range within the recording, in ms from its start; resolved against checkpoints.
+struct TimeWindow {
+  std::optional<std::chrono::milliseconds> since;  // the last D
+  std::optional<std::chrono::milliseconds> until;  // the first D
+  std::optional<std::pair<std::chrono::milliseconds, std::chrono::milliseconds>> range;  // A..B
+};
+
+// Parses "A..B" (durations; either side may be empty: "..5s", "10s..").
+std::pair<std::chrono::milliseconds, std::chrono::milliseconds> parse_window(const std::string& text);
+
+struct TopOptions {
+  std::size_t top = 20;
+  double threshold_pct = 0;
+  TimeWindow window;
+  std::string filter;
+  GroupBy by = GroupBy::line;
+};
+
+struct TopEntry {
+  std::uint64_t self_samples = 0;
+  std::uint64_t total_samples = 0;
+  double self_pct = 0;
+  double total_pct = 0;
+  std::string function;
+  std::string file;
+  int line = 0;
+};
+
+struct TopReport {
+  std::string file;
+  std::string process;
+  std::string pids;
+  std::int64_t duration_ms = 0;         // of the selected window
+  std::int64_t window_start_ms = 0;
+  std::int64_t window_end_ms = 0;
+  std::uint64_t total_samples = 0;      // in the window
+  int frequency_hz = 0;
+  std::uint64_t lost = 0;               // stacks lost + samples dropped, whole recording
+  std::uint64_t truncated = 0;
+  std::uint64_t lost_events = 0;
+  std::vector<TopEntry> entries;
+};
+
+// The checkpoint ids inside the window (a checkpoint belongs to it when the middle of the
+// time it covers does). Throws Error(invalid_args) for a window outside the recording.
+std::vector<std::int64_t> select_checkpoints(const std::vector<CheckpointRow>& checkpoints,
+                                             const TimeWindow& window, std::int64_t* start_ms,
+                                             std::int64_t* end_ms);
+
+TopReport cpu_top(const RecordingReader& reader, const TopOptions& options);
+
+std::string render_text(const TopReport& report, GroupBy by);
+std::string render_json(const TopReport& report);
+std::string render_csv(const TopReport& report);
+
+}  // namespace hotline

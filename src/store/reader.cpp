@@ -1,0 +1,113 @@
+#include "store/reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "store/schema.h"
+#include "util/error.h"
+#include "util/fd.h"
+
+namespace hotline {
+namespace {
+
+void check_sqlite_header(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    int err = errno;
+    throw Error(err == EACCES ? ExitCode::permission : ExitCode::database,
+                errno_text("cannot open " + path, err),
+                err == ENOENT ? "check the file name" : "check the file's permissions (recordings are private, mode 0600)");
+  }
+  char header[16] = {};
+  ssize_t n = ::read(fd.get(), header, sizeof header);
+  if (n != static_cast<ssize_t>(sizeof header) || std::memcmp(header, "SQLite format 3", 16) != 0) {
+    throw Error(ExitCode::database, fmt::format("{} is not a hotline recording (not an SQLite file)", path),
+                "give a file written by 'hotline record'");
+  }
+}
+
+}  // namespace
+
+RecordingReader::RecordingReader(const std::string& path) : path_(path) {
+  check_sqlite_header(path);
+  db_ = Database(path, SQLITE_OPEN_READONLY);
+  try {
+    Statement st(db_, "SELECT key, value FROM meta");
+    while (st.step()) meta_[st.column_text(0)] = st.column_text(1);
+  } catch (const Error&) {
+    throw Error(ExitCode::database, fmt::format("{} is not a hotline recording (no meta table)", path),
+                "give a file written by 'hotline record'");
+  }
+  if (meta_or("format") != kFormatName) {
+    throw Error(ExitCode::database, fmt::format("{} is not a hotline recording", path),
+                "give a file written by 'hotline record'");
+  }
+  std::int64_t version = meta_int("schema_version", -1);
+  if (version > kSchemaVersion) {
+    throw Error(ExitCode::database,
+                fmt::format("{} was written by a newer hotline (recording format {}, this hotline reads up to {})",
+                            path, version, kSchemaVersion),
+                "upgrade hotline to read it");
+  }
+  if (version < 1) {
+    throw Error(ExitCode::database, fmt::format("{} has an invalid schema version", path));
+  }
+}
+
+std::string RecordingReader::meta_or(const std::string& key, const std::string& fallback) const {
+  auto it = meta_.find(key);
+  return it == meta_.end() ? fallback : it->second;
+}
+
+std::int64_t RecordingReader::meta_int(const std::string& key, std::int64_t fallback) const {
+  auto it = meta_.find(key);
+  if (it == meta_.end()) return fallback;
+  try {
+    return std::stoll(it->second);
+  } catch (...) {
+    return fallback;
+  }
+}
+
+std::vector<CheckpointRow> RecordingReader::checkpoints() const {
+  std::vector<CheckpointRow> out;
+  Statement st(db_, "SELECT id, ms FROM checkpoints ORDER BY id");
+  while (st.step()) out.push_back({st.column_int(0), st.column_int(1)});
+  return out;
+}
+
+std::unordered_map<std::int64_t, FrameInfo> RecordingReader::frames() const {
+  std::unordered_map<std::int64_t, FrameInfo> out;
+  Statement st(db_, "SELECT id, function, file, line, inline_depth, module_id FROM frames");
+  while (st.step()) {
+    out[st.column_int(0)] = {st.column_text(1), st.column_text(2), static_cast<int>(st.column_int(3)),
+                             static_cast<int>(st.column_int(4)), st.column_int(5)};
+  }
+  return out;
+}
+
+std::unordered_map<std::int64_t, StackNode> RecordingReader::stacks() const {
+  std::unordered_map<std::int64_t, StackNode> out;
+  Statement st(db_, "SELECT id, parent, frame_id FROM stacks");
+  while (st.step()) out[st.column_int(0)] = {st.column_int(1), st.column_int(2)};
+  return out;
+}
+
+std::unordered_map<std::int64_t, std::uint64_t> RecordingReader::cpu_counts(
+    const std::vector<std::int64_t>& checkpoints) const {
+  std::unordered_map<std::int64_t, std::uint64_t> out;
+  Statement st(db_, "SELECT stack_id, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? GROUP BY stack_id");
+  for (std::int64_t id : checkpoints) {
+    st.bind(1, id);
+    while (st.step()) out[st.column_int(0)] += static_cast<std::uint64_t>(st.column_int(1));
+    st.reset();
+  }
+  return out;
+}
+
+}  // namespace hotline

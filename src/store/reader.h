@@ -1,0 +1,54 @@
+#pragma once
+// Read-only access to a recording. Opening validates that the file is a hotline recording
+// of a schema this build understands (Error(database), exit 6, otherwise).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/sqlite.h"
+
+namespace hotline {
+
+struct CheckpointRow {
+  std::int64_t id;
+  std::int64_t ms;
+};
+
+struct FrameInfo {
+  std::string function;
+  std::string file;
+  int line = 0;
+  int inline_depth = 0;
+  std::int64_t module_id = 0;
+};
+
+struct StackNode {
+  std::int64_t parent = 0;  // 0 = root
+  std::int64_t frame_id = 0;
+};
+
+class RecordingReader {
+ public:
+  explicit RecordingReader(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const std::map<std::string, std::string>& meta() const { return meta_; }
+  std::string meta_or(const std::string& key, const std::string& fallback = "") const;
+  std::int64_t meta_int(const std::string& key, std::int64_t fallback = 0) const;
+  const Database& db() const { return db_; }
+
+  std::vector<CheckpointRow> checkpoints() const;
+  std::unordered_map<std::int64_t, FrameInfo> frames() const;
+  std::unordered_map<std::int64_t, StackNode> stacks() const;
+  // Sample counts per leaf stack node, over the given checkpoint ids.
+  std::unordered_map<std::int64_t, std::uint64_t> cpu_counts(const std::vector<std::int64_t>& checkpoints) const;
+
+ private:
+  std::string path_;
+  Database db_;
+  std::map<std::string, std::string> meta_;
+};
+
+}  // namespace hotline

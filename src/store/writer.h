@@ -1,0 +1,67 @@
+#pragma once
+// Writes one recording. Every checkpoint is one transaction: a recording killed at any
+// moment keeps every checkpoint committed before. Frames, locations, modules and stack
+// nodes are interned: each is stored once.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include "store/sqlite.h"
+
+namespace hotline {
+
+struct FrameRow {
+  std::string function;
+  std::string file;  // "" = unknown
+  int line = 0;      // 0 = unknown
+  int inline_depth = 0;
+  std::int64_t module_id = 0;
+  auto operator<=>(const FrameRow&) const = default;
+};
+
+class RecordingWriter {
+ public:
+  // `path` must already exist, empty, created private (create_private_file).
+  explicit RecordingWriter(const std::string& path);
+
+  void set_meta(const std::string& key, const std::string& value);
+
+  // Starts the checkpoint's transaction; returns its id.
+  std::int64_t begin_checkpoint(std::int64_t ms);
+  void commit_checkpoint();
+
+  std::int64_t module_id(const std::string& path, const std::string& build_id);
+  std::int64_t location_id(std::int64_t module_id, std::uint64_t address);
+  std::int64_t frame_id(const FrameRow& frame);
+  // 0 = no parent (root).
+  std::int64_t stack_node(std::int64_t parent, std::int64_t frame_id, std::int64_t location_id);
+
+  void add_cpu_samples(std::int64_t checkpoint, std::int64_t stack, pid_t pid, pid_t tid,
+                       std::uint64_t count);
+  void upsert_process(pid_t pid, std::optional<pid_t> parent, const std::string& comm,
+                      const std::string& exe, std::int64_t start_ms);
+  void process_exited(pid_t pid, std::int64_t ms);
+  void add_thread(pid_t tid, pid_t pid, const std::string& comm);
+
+  // Final step: leaves a single self-contained file (WAL folded back, rollback journal).
+  void finish();
+
+ private:
+  Database db_;
+  Statement set_meta_, add_checkpoint_, add_module_, add_location_, add_frame_, add_stack_,
+      add_samples_, upsert_process_, process_exited_, add_thread_;
+  std::map<std::pair<std::string, std::string>, std::int64_t> modules_;
+  std::map<std::pair<std::int64_t, std::uint64_t>, std::int64_t> locations_;
+  std::map<FrameRow, std::int64_t> frames_;
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::int64_t> stacks_;
+  std::map<std::pair<pid_t, std::string>, bool> threads_;
+  std::int64_t next_checkpoint_ = 1;
+  bool in_transaction_ = false;
+};
+
+}  // namespace hotline

@@ -1,0 +1,45 @@
+#pragma once
+// Launching `hotline record -- CMD ARGS...`: the child is forked first and held at a gate
+// until the sampler is attached and tracking its pid, so its first instruction is profiled.
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/fd.h"
+
+namespace hotline {
+
+// Finds an executable for argv[0] as execvp would (PATH search unless it contains '/').
+// Throws Error(invalid_args) when there is none.
+std::string resolve_command(const std::string& name);
+
+class LaunchedCommand {
+ public:
+  explicit LaunchedCommand(const std::vector<std::string>& argv);
+  ~LaunchedCommand();
+  LaunchedCommand(const LaunchedCommand&) = delete;
+  LaunchedCommand& operator=(const LaunchedCommand&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& path() const { return path_; }
+  // Lets the child exec. Throws Error if the exec failed.
+  void start();
+  // Exit status in shell terms (code, or 128+signal) once the child has ended.
+  std::optional<int> poll_exit();
+  // SIGTERM, then SIGKILL after `grace`; returns the exit status.
+  int terminate(std::chrono::milliseconds grace);
+
+ private:
+  std::optional<int> wait(bool block);
+  pid_t pid_ = -1;
+  std::string path_;
+  UniqueFd gate_;        // write end: closing it with a byte releases the child
+  UniqueFd exec_error_;  // read end: receives errno if exec fails, EOF on success
+  std::optional<int> status_;
+  bool started_ = false;
+};
+
+}  // namespace hotline

@@ -1,0 +1,17 @@
+#pragma once
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace hotline {
+
+// Parses 30s, 5m, 2h, 1h30m, 500ms, 1m30s500ms, or a bare number of seconds (2, 1.5).
+// Throws Error(invalid_args) naming the accepted forms.
+std::chrono::milliseconds parse_duration(std::string_view text);
+
+// "1.5 s", "2 m 3 s", "250 ms": for humans.
+std::string format_duration(std::chrono::milliseconds d);
+
+inline constexpr const char* kDurationForms = "30s, 5m, 2h, 1h30m, 500ms, or a bare number of seconds";
+
+}  // namespace hotline

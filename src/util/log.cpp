@@ -1,0 +1,34 @@
+#include "util/log.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace hotline {
+
+bool color_enabled(int fd) {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string(term) == "dumb") return false;
+  return ::isatty(fd) == 1;
+}
+
+void info(const std::string& message) { std::fprintf(stderr, "hotline: %s\n", message.c_str()); }
+
+void warn(const std::string& message) {
+  if (color_enabled(STDERR_FILENO)) {
+    std::fprintf(stderr, "hotline: \033[33mwarning:\033[0m %s\n", message.c_str());
+  } else {
+    std::fprintf(stderr, "hotline: warning: %s\n", message.c_str());
+  }
+}
+
+void error_message(const std::string& message, const std::string& remedy) {
+  bool color = color_enabled(STDERR_FILENO);
+  std::fprintf(stderr, "hotline: %serror:%s %s\n", color ? "\033[31m" : "", color ? "\033[0m" : "", message.c_str());
+  if (!remedy.empty()) std::fprintf(stderr, "hotline: hint: %s\n", remedy.c_str());
+}
+
+}  // namespace hotline

@@ -1,0 +1,13 @@
+#pragma once
+// Messages to stderr, prefixed "hotline: " / "hotline: warning: ". Warnings are yellow on a
+// terminal unless NO_COLOR is set.
+#include <string>
+
+namespace hotline {
+
+void info(const std::string& message);
+void warn(const std::string& message);
+void error_message(const std::string& message, const std::string& remedy);
+bool color_enabled(int fd);
+
+}  // namespace hotline

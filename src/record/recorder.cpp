@@ -215,6 +215,8 @@ void Session::write_stats() {
 }
 
 void Session::checkpoint() {
+  // The checkpoint ends when the sampler switches buffers.
+  const std::int64_t ms = now_ms();
   std::vector<CpuSample> samples = collector_->drain();
   // Refresh address spaces first: libraries loaded since the last look resolve now.
   for (auto it = alive_.begin(); it != alive_.end();) {
@@ -225,7 +227,6 @@ void Session::checkpoint() {
       ++it;
     }
   }
-  std::int64_t ms = now_ms();
   std::int64_t id = writer_->begin_checkpoint(ms);
   for (const auto& p : pending_processes_) writer_->upsert_process(p.pid, p.parent, p.comm, p.exe, p.ms);
   pending_processes_.clear();
@@ -383,7 +384,17 @@ int Session::run() {
   // Events already queued (exits, last forks) before the final drain.
   collector_->poll_events(0, handler);
   checkpoint();
-  if (command_ && !command_status) command_->terminate(milliseconds(2000));
+  if (command_ && !command_status) {
+    // hotline ended the recording (duration, signal): stop what it launched, descendants
+    // included, so no orphan keeps burning CPU.
+    for (pid_t pid : alive_) {
+      if (pid != command_->pid()) ::kill(pid, SIGTERM);
+    }
+    command_->terminate(milliseconds(2000));
+    for (pid_t pid : alive_) {
+      if (pid != command_->pid() && process_alive(pid)) ::kill(pid, SIGKILL);
+    }
+  }
   if (command_status) writer_->set_meta("command_status", std::to_string(*command_status));
   writer_->set_meta("end_time", iso8601_utc(std::chrono::system_clock::now()));
   const CpuStats stats = collector_->stats();

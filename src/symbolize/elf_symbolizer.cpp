@@ -159,29 +159,51 @@ Symbolized ElfSymbolizer::resolve(std::uint64_t vaddr) {
       Dwarf_Files* files = nullptr;
       std::size_t nfiles = 0;
       const bool have_files = dwarf_getsrcfiles(&cu, &files, &nfiles) == 0;
-      Dwarf_Die* scopes = nullptr;
-      int n = dwarf_getscopes(&cu, dwarf_addr, &scopes);
+      // Innermost function-like scope at the address: an inlined instance or a function.
+      Dwarf_Die current;
+      bool found = false;
+      {
+        Dwarf_Die* scopes = nullptr;
+        int n = dwarf_getscopes(&cu, dwarf_addr, &scopes);
+        for (int i = 0; i < n && !found; ++i) {
+          const int tag = dwarf_tag(&scopes[i]);
+          if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+            current = scopes[i];
+            found = true;
+          }
+        }
+        std::free(scopes);
+      }
       std::string frame_file = file;
       int frame_line = line;
-      for (int i = 0; i < n; ++i) {
-        const int tag = dwarf_tag(&scopes[i]);
-        if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine) continue;
-        out.frames.push_back({function_name(&scopes[i]), frame_file, frame_line});
-        if (tag == DW_TAG_subprogram) break;
-        // The inlined instance's call site is the position in the enclosing function.
+      // Walk out through the concrete tree: each inlined instance's call site is the
+      // position in the function (or inlined instance) that contains it.
+      for (int depth = 0; found && depth < 256; ++depth) {
+        out.frames.push_back({function_name(&current), frame_file, frame_line});
+        if (dwarf_tag(&current) != DW_TAG_inlined_subroutine) break;
         frame_file.clear();
         frame_line = 0;
         Dwarf_Attribute attr;
         Dwarf_Word value = 0;
-        if (have_files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &value) == 0 &&
+        if (have_files && dwarf_formudata(dwarf_attr(&current, DW_AT_call_file, &attr), &value) == 0 &&
             value < nfiles) {
           if (const char* f = dwarf_filesrc(files, value, nullptr, nullptr)) frame_file = f;
         }
-        if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &value) == 0) {
+        if (dwarf_formudata(dwarf_attr(&current, DW_AT_call_line, &attr), &value) == 0) {
           frame_line = static_cast<int>(value);
         }
+        Dwarf_Die* parents = nullptr;
+        int n = dwarf_getscopes_die(&current, &parents);
+        found = false;
+        for (int i = 1; i < n && !found; ++i) {
+          const int tag = dwarf_tag(&parents[i]);
+          if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+            current = parents[i];
+            found = true;
+          }
+        }
+        std::free(parents);
       }
-      std::free(scopes);
     }
     if (!out.frames.empty()) {
       out.from_debuginfo = true;

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -96,7 +98,20 @@ std::vector<int> online_cpus() {
   return cpus;
 }
 
+namespace {
+bool g_libbpf_verbose = false;
+int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
+  // libbpf's own diagnostics only with --verbose: hotline reports failures itself, with a
+  // remedy, and libbpf's debug chatter would drown that.
+  if (!g_libbpf_verbose || level == LIBBPF_DEBUG) return 0;
+  return std::vfprintf(stderr, format, args);
+}
+}  // namespace
+
+void CpuCollector::set_verbose(bool verbose) { g_libbpf_verbose = verbose; }
+
 CpuCollector::CpuCollector(const Options& options) : options_(options) {
+  libbpf_set_print(libbpf_log);
   libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
   skel_ = cpu_bpf::open();
   if (skel_ == nullptr) throw bpf_error("cannot open the CPU sampler BPF object", errno);

@@ -58,6 +58,8 @@ class CpuCollector {
 
   // Loads the BPF object (CO-RE against the running kernel's BTF). Throws Error.
   explicit CpuCollector(const Options& options);
+  // Show libbpf's own warnings (off by default: hotline explains failures itself).
+  static void set_verbose(bool verbose);
   ~CpuCollector();
   CpuCollector(const CpuCollector&) = delete;
   CpuCollector& operator=(const CpuCollector&) = delete;

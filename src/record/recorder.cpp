@@ -319,6 +319,7 @@ int Session::run() {
   copts.max_processes = scale(copts.max_processes);
   copts.stack_entries = scale(copts.stack_entries);
   copts.count_entries = scale(copts.count_entries);
+  CpuCollector::set_verbose(options_.verbose);
   collector_ = std::make_unique<CpuCollector>(copts);
   writer_->set_meta("map_bytes", std::to_string(collector_->map_bytes()));
 

@@ -24,6 +24,10 @@ QueryResult run_readonly_query(const Database& db, const std::string& sql) {
     const char* next = nullptr;
     int rc = sqlite3_prepare_v2(db.get(), tail, static_cast<int>(end - tail), &raw, &next);
     if (rc != SQLITE_OK) {
+      if (sqlite3_errcode(db.get()) == SQLITE_AUTH) {
+        throw Error(ExitCode::invalid_args, "refused: ATTACH and DETACH are not allowed in query",
+                    "query one recording at a time");
+      }
       throw Error(ExitCode::invalid_args, fmt::format("invalid query: {}", sqlite3_errmsg(db.get())),
                   "see docs/storage.md for the tables; try: SELECT * FROM meta");
     }
@@ -45,10 +49,6 @@ QueryResult run_readonly_query(const Database& db, const std::string& sql) {
       rc = sqlite3_step(stmt.get());
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) {
-        int code = sqlite3_errcode(db.get());
-        if (code == SQLITE_AUTH) {
-          throw Error(ExitCode::invalid_args, "refused: ATTACH/DETACH are not allowed in query");
-        }
         throw Error(ExitCode::database, fmt::format("query failed: {}", sqlite3_errmsg(db.get())));
       }
       std::vector<QueryResult::Cell> row;

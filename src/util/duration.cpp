@@ -74,10 +74,11 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
         break;
       }
     }
-    if (unit == nullptr) reject(text, "unknown or missing unit");
+    if (unit == nullptr) reject(text, i < text.size() ? "unknown unit" : "missing unit");
     if (unit->rank >= last_rank) reject(text, "units must go from largest to smallest, each once");
     last_rank = unit->rank;
     i += unit->name.size();
+    if (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) reject(text, "unknown unit");
     if (value > kMaxMs / unit->ms) reject(text, "too large");
     total += value * unit->ms;
     if (total > kMaxMs) reject(text, "too large");

@@ -1,0 +1,230 @@
+// What a user checks of the recording itself: the file (mode, no overwrite, no symlink),
+// default naming, clean ends on signals, SIGKILL durability, exit codes.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace hotline::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string query_value(const std::string& db, const std::string& sql) {
+  RunResult r = run({hotline_bin(), "query", db, sql, "--csv"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto nl = r.out.find('\n');
+  std::string v = nl == std::string::npos ? "" : r.out.substr(nl + 1);
+  while (!v.empty() && v.back() == '\n') v.pop_back();
+  return v;
+}
+
+TEST(RecordingFile, IsPrivateNeverOverwrittenNeverThroughASymlink) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("rec.db");
+  ::umask(0);  // even a permissive umask must not widen the mode
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", db, "--", fixture("single")});
+  ::umask(022);
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(db.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(db + "-wal")) << "finished recordings are a single file";
+
+  // Existing file: refused (exit 1) and untouched, unless --force.
+  auto size_before = std::filesystem::file_size(db);
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", db, "--", fixture("single")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::file_size(db), size_before);
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "-f", "-o", db, "--", fixture("single")});
+  EXPECT_EQ(r.code, 0) << r.err;
+
+  // A symlink planted at the output path is never followed.
+  std::string victim = dir.file("victim");
+  { std::ofstream(victim) << "precious"; }
+  std::string link = dir.file("link.db");
+  ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", link, "--", fixture("single")});
+  EXPECT_NE(r.code, 0);
+  std::ifstream in(victim);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "precious");
+}
+
+TEST(RecordingFile, DefaultNameInOutputDirectory) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "--", fixture("single")}, 60s,
+                    {{"HOTLINE_OUTPUT_DIR", dir.path()}});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename());
+  ASSERT_EQ(names.size(), 1u);
+  // hotline.{comm}.{YYMMDDhhmmss}.db
+  EXPECT_TRUE(names[0].starts_with("hotline.single.")) << names[0];
+  EXPECT_TRUE(names[0].ends_with(".db")) << names[0];
+  EXPECT_EQ(names[0].size(), std::string("hotline.single.").size() + 12 + 3) << names[0];
+}
+
+TEST(RecordingEnd, SigintClosesCleanlyWithEverySample) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("int.db");
+  Child recorder({hotline_bin(), "record", "-q", "-o", db, "--", fixture("single")}, true);
+  std::this_thread::sleep_for(2500ms);
+  recorder.signal(SIGINT);
+  auto status = recorder.wait(20s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << recorder.read_stderr();
+  EXPECT_FALSE(query_value(db, "SELECT value FROM meta WHERE key = 'end_time'").empty());
+  int samples = std::stoi(query_value(db, "SELECT SUM(count) FROM cpu_samples"));
+  EXPECT_GT(samples, 150);  // ~2.5 s at 99 Hz, including the last partial checkpoint
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'samples'"), std::to_string(samples));
+}
+
+TEST(RecordingEnd, SigkillKeepsEveryCommittedCheckpoint) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("kill.db");
+  Child target({fixture("single")});
+  Child recorder({hotline_bin(), "record", "-q", "--interval", "200ms", "-o", db, "--pid",
+                  std::to_string(target.pid())});
+  std::this_thread::sleep_for(2500ms);
+  recorder.signal(SIGKILL);
+  ASSERT_TRUE(recorder.wait(10s).has_value());
+  int checkpoints = std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints"));
+  EXPECT_GE(checkpoints, 8);
+  int samples = std::stoi(query_value(db, "SELECT SUM(count) FROM cpu_samples"));
+  EXPECT_GT(samples, 100);
+  auto top = top_json(db);
+  ASSERT_FALSE(top["entries"].empty());
+  EXPECT_EQ(top["entries"][0]["line"], line_of("single.c", "SINGLE_HOT_LINE"));
+  // The kernel side died with the process: no hotline BPF program is left loaded.
+  RunResult progs = run({"/usr/sbin/bpftool", "prog", "show"});
+  EXPECT_EQ(progs.out.find("on_cpu_sample"), std::string::npos) << progs.out;
+}
+
+TEST(RecordingEnd, LaunchedCommandStatusIsHotlinesStatus) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  RunResult r = run({hotline_bin(), "record", "-q", "-o", dir.file("a.db"), "--", "/bin/sh", "-c", "exit 7"});
+  EXPECT_EQ(r.code, 7) << r.err;
+  r = run({hotline_bin(), "record", "-q", "-o", dir.file("b.db"), "--", "/bin/sh", "-c", "kill -TERM $$"});
+  EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
+  // Ended by --duration: the command is stopped, hotline succeeds, no descendant survives.
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("c.db"), "--", fixture("forker")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::this_thread::sleep_for(200ms);
+  RunResult ps = run({"/usr/bin/pgrep", "-f", fixture("forker")});
+  EXPECT_NE(ps.code, 0) << "left running: " << ps.out;
+}
+
+TEST(ExitCodes, InvalidArguments) {
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"record"},                                   // no target
+           {"record", "--pid", "1", "--process", "x"},                          // two targets
+           {"record", "--cpu-freq", "0", "--pid", "1"},                         // out of range
+           {"record", "--cpu-freq", "5001", "--pid", "1"},
+           {"record", "--duration", "5 minutes", "--pid", "1"},                 // bad duration
+           {"record", "--interval", "1x", "--pid", "1"},
+           {"record", "--", "/nonexistent/command"},                            // no such command
+           {"top", "cpu"},                                                      // missing file
+           {"top", "cpu", "x.db", "--by", "module"},
+           {"bogus"},
+       }) {
+    std::vector<std::string> argv = {hotline_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = run(argv);
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    EXPECT_EQ(r.code, 2) << joined << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty()) << joined;
+  }
+  RunResult r = run({hotline_bin(), "record", "--duration", "5 minutes", "--pid", "1"});
+  EXPECT_NE(r.err.find("1h30m"), std::string::npos) << "the accepted forms are listed: " << r.err;
+}
+
+TEST(ExitCodes, ProcessNotFound) {
+  RunResult r = run({hotline_bin(), "record", "--pid", "4194303"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  r = run({hotline_bin(), "record", "--process", "no-such-process-name-xyz"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  r = run({hotline_bin(), "--pid", "4194303"});  // record is the default subcommand
+  EXPECT_EQ(r.code, 3) << r.err;
+}
+
+TEST(ExitCodes, SeveralProcessesMatchingANameAreListed) {
+  Child a({fixture("threads")});
+  Child b({fixture("threads")});
+  std::this_thread::sleep_for(200ms);
+  RunResult r = run({hotline_bin(), "record", "--process", "threads"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.out.find("PID " + std::to_string(a.pid()) + ": threads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PID " + std::to_string(b.pid()) + ": threads"), std::string::npos) << r.out;
+}
+
+TEST(ExitCodes, PermissionDeniedForAnUnprivilegedUser) {
+  HOTLINE_REQUIRE_ROOT();
+  Child target({fixture("single")});
+  std::this_thread::sleep_for(100ms);
+  TempDir dir;
+  ::chmod(dir.path().c_str(), 0777);
+  RunResult r = run({"/usr/sbin/runuser", "-u", "nobody", "--", hotline_bin(), "record", "-q", "-d", "1s",
+                     "-o", dir.file("x.db"), "--pid", std::to_string(target.pid())});
+  EXPECT_EQ(r.code, 4) << r.out << r.err;
+  EXPECT_NE(r.err.find("setcap"), std::string::npos) << "the remedy is named: " << r.err;
+}
+
+TEST(ExitCodes, MissingDebugInfoWhenRequired) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "--require-debuginfo", "-o", dir.file("x.db"),
+                     "--", fixture("nodebug")});
+  EXPECT_EQ(r.code, 5) << r.err;
+  EXPECT_NE(r.err.find("-g"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.db"))) << "refused before creating anything";
+  // Without the flag: recorded, with function names and a warning.
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("y.db"), "--", fixture("nodebug")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("no debug info"), std::string::npos) << r.err;
+  auto top = top_json(dir.file("y.db"));
+  ASSERT_FALSE(top["entries"].empty());
+  EXPECT_EQ(top["entries"][0]["function"], "nodebug_spin");
+}
+
+TEST(ExitCodes, DatabaseErrors) {
+  TempDir dir;
+  std::string text = dir.file("notes.txt");
+  { std::ofstream(text) << "not a database\n"; }
+  RunResult r = run({hotline_bin(), "top", "cpu", text});
+  EXPECT_EQ(r.code, 6) << r.err;
+  EXPECT_NE(r.err.find("not a hotline recording"), std::string::npos) << r.err;
+  r = run({hotline_bin(), "top", "cpu", dir.file("missing.db")});
+  EXPECT_EQ(r.code, 6) << r.err;
+  // An SQLite file that is not a recording.
+  std::string other = dir.file("other.db");
+  ASSERT_EQ(run({"/usr/bin/sqlite3", other, "CREATE TABLE t(x); INSERT INTO t VALUES (1);"}).code, 0);
+  r = run({hotline_bin(), "query", other, "SELECT * FROM t"});
+  EXPECT_EQ(r.code, 6) << r.err;
+  // A recording from a newer hotline.
+  std::string newer = dir.file("newer.db");
+  ASSERT_EQ(run({"/usr/bin/sqlite3", newer,
+                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT); "
+                 "INSERT INTO meta VALUES ('format', 'hotline-recording'), ('schema_version', '999');"})
+                .code,
+            0);
+  r = run({hotline_bin(), "top", "cpu", newer});
+  EXPECT_EQ(r.code, 6) << r.err;
+  EXPECT_NE(r.err.find("newer hotline"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hotline::test

@@ -1,0 +1,202 @@
+// Storage round trip and the reports computed from it, on a synthetic recording whose
+// answers are known exactly.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+#include "report/top.h"
+#include "store/query.h"
+#include "store/reader.h"
+#include "store/writer.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace hotline {
+namespace {
+
+using std::chrono::milliseconds;
+
+// main(app.c:10) -> work(app.c:20) -> hot(app.c:30)   [leaf]
+// main(app.c:10) -> work(app.c:21)                     [leaf]
+// main(app.c:10) -> recurse(app.c:40) -> recurse(app.c:40) [leaf, recursion]
+// Checkpoint 1 (0..1000 ms): hot x 60, work:21 x 20
+// Checkpoint 2 (1000..2000 ms): hot x 10, recurse x 30
+// Checkpoint 3 (2000..3000 ms): work:21 x 80
+class Recording : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.file("synthetic.db");
+    create_private_file(path_, false);
+    RecordingWriter w(path_);
+    w.set_meta("process_name", "app");
+    w.set_meta("pids", "42");
+    w.set_meta("cpu_frequency_hz", "99");
+    std::int64_t mod = w.module_id("/usr/bin/app", "abcd");
+    auto node = [&](std::int64_t parent, const char* fn, int line, std::uint64_t addr) {
+      return w.stack_node(parent, w.frame_id({fn, "/src/app.c", line, 0, mod}), w.location_id(mod, addr));
+    };
+    std::int64_t main_ = node(0, "main", 10, 0x100);
+    std::int64_t work20 = node(main_, "work", 20, 0x200);
+    std::int64_t hot = node(work20, "hot", 30, 0x300);
+    std::int64_t work21 = node(main_, "work", 21, 0x210);
+    std::int64_t rec1 = node(main_, "recurse", 40, 0x400);
+    std::int64_t rec2 = node(rec1, "recurse", 40, 0x400);
+    auto c1 = w.begin_checkpoint(1000);
+    w.add_cpu_samples(c1, hot, 42, 42, 60);
+    w.add_cpu_samples(c1, work21, 42, 43, 20);
+    w.add_thread(42, 42, "app");
+    w.commit_checkpoint();
+    auto c2 = w.begin_checkpoint(2000);
+    w.add_cpu_samples(c2, hot, 42, 42, 10);
+    w.add_cpu_samples(c2, rec2, 42, 42, 30);
+    w.commit_checkpoint();
+    auto c3 = w.begin_checkpoint(3000);
+    w.add_cpu_samples(c3, work21, 42, 43, 80);
+    w.commit_checkpoint();
+    w.finish();
+  }
+
+  const TopEntry* entry(const TopReport& r, const std::string& fn, int line) {
+    for (const auto& e : r.entries) {
+      if (e.function == fn && e.line == line) return &e;
+    }
+    return nullptr;
+  }
+
+  test::TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(Recording, RoundTripKeepsMetaFramesAndPrefixTree) {
+  RecordingReader reader(path_);
+  EXPECT_EQ(reader.meta_or("process_name"), "app");
+  EXPECT_EQ(reader.meta_or("format"), "hotline-recording");
+  EXPECT_EQ(reader.checkpoints().size(), 3u);
+  // Each frame once: main, work:20, hot, work:21, recurse.
+  EXPECT_EQ(reader.frames().size(), 5u);
+  // Six tree nodes; the recursion is two nodes sharing one frame.
+  auto stacks = reader.stacks();
+  EXPECT_EQ(stacks.size(), 6u);
+  std::size_t roots = 0;
+  for (const auto& [id, n] : stacks) roots += n.parent == 0;
+  EXPECT_EQ(roots, 1u);
+}
+
+TEST_F(Recording, TopCpuSelfAndTotalPercentages) {
+  RecordingReader reader(path_);
+  auto r = cpu_top(reader, {});
+  EXPECT_EQ(r.total_samples, 200u);
+  ASSERT_FALSE(r.entries.empty());
+  // Ranked by self samples: work:21 (100), hot (70), recurse (30).
+  EXPECT_EQ(r.entries[0].function, "work");
+  EXPECT_EQ(r.entries[0].line, 21);
+  EXPECT_DOUBLE_EQ(r.entries[0].self_pct, 50.0);
+  const TopEntry* hot = entry(r, "hot", 30);
+  ASSERT_NE(hot, nullptr);
+  EXPECT_EQ(hot->self_samples, 70u);
+  EXPECT_DOUBLE_EQ(hot->total_pct, 35.0);
+  const TopEntry* main_ = entry(r, "main", 10);
+  ASSERT_NE(main_, nullptr);
+  EXPECT_EQ(main_->self_samples, 0u);
+  EXPECT_DOUBLE_EQ(main_->total_pct, 100.0);
+  // Recursion is counted once per sample in total.
+  const TopEntry* rec = entry(r, "recurse", 40);
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->total_samples, 30u);
+  EXPECT_EQ(rec->self_samples, 30u);
+}
+
+TEST_F(Recording, TimeWindowsSelectCheckpoints) {
+  RecordingReader reader(path_);
+  TopOptions o;
+  o.window.since = milliseconds(1000);  // last second: checkpoint 3
+  EXPECT_EQ(cpu_top(reader, o).total_samples, 80u);
+  o = {};
+  o.window.until = milliseconds(1000);  // first second: checkpoint 1
+  EXPECT_EQ(cpu_top(reader, o).total_samples, 80u);
+  o = {};
+  o.window.range = {milliseconds(1000), milliseconds(2000)};  // checkpoint 2
+  auto r = cpu_top(reader, o);
+  EXPECT_EQ(r.total_samples, 40u);
+  EXPECT_EQ(r.entries[0].function, "recurse");
+  o = {};
+  o.window.since = milliseconds(2000);  // checkpoints 2 and 3
+  EXPECT_EQ(cpu_top(reader, o).total_samples, 120u);
+  o = {};
+  o.window.range = {milliseconds(10000), milliseconds::max()};
+  EXPECT_THROW(cpu_top(reader, o), Error);
+}
+
+TEST_F(Recording, FilterTopThresholdAndGrouping) {
+  RecordingReader reader(path_);
+  TopOptions o;
+  o.filter = "HOT";
+  auto r = cpu_top(reader, o);
+  ASSERT_EQ(r.entries.size(), 1u);
+  EXPECT_EQ(r.entries[0].function, "hot");
+  EXPECT_DOUBLE_EQ(r.entries[0].self_pct, 35.0);  // percentages stay relative to everything
+  o = {};
+  o.top = 2;
+  EXPECT_EQ(cpu_top(reader, o).entries.size(), 2u);
+  o = {};
+  o.threshold_pct = 40;  // work:21 (50% self) and main (100% total) only
+  EXPECT_EQ(cpu_top(reader, o).entries.size(), 2u);
+  o = {};
+  o.by = GroupBy::function;
+  r = cpu_top(reader, o);
+  const TopEntry* work = nullptr;
+  for (const auto& e : r.entries) work = e.function == "work" ? &e : work;
+  ASSERT_NE(work, nullptr);
+  EXPECT_EQ(work->self_samples, 100u);
+  EXPECT_EQ(work->total_samples, 170u);  // work:20 (under hot) + work:21
+  o.by = GroupBy::file;
+  r = cpu_top(reader, o);
+  ASSERT_EQ(r.entries.size(), 1u);
+  EXPECT_EQ(r.entries[0].file, "/src/app.c");
+  EXPECT_DOUBLE_EQ(r.entries[0].total_pct, 100.0);
+}
+
+TEST_F(Recording, JsonAndCsvShapes) {
+  RecordingReader reader(path_);
+  auto r = cpu_top(reader, {});
+  auto j = nlohmann::json::parse(render_json(r));
+  EXPECT_EQ(j["file"], path_);
+  EXPECT_EQ(j["duration_ms"], 3000);
+  EXPECT_EQ(j["total_samples"], 200);
+  ASSERT_TRUE(j["entries"].is_array());
+  for (const char* key : {"self_pct", "total_pct", "samples", "function", "file", "line"}) {
+    EXPECT_TRUE(j["entries"][0].contains(key)) << key;
+  }
+  EXPECT_EQ(j["entries"][0]["line"], 21);
+  std::string csv = render_csv(r);
+  EXPECT_TRUE(csv.starts_with("self_pct,total_pct,samples,total_samples,function,file,line\n")) << csv;
+  EXPECT_NE(csv.find(",work,/src/app.c,21\n"), std::string::npos) << csv;
+  std::string text = render_text(r, GroupBy::line);
+  EXPECT_NE(text.find("/src/app.c:21"), std::string::npos) << text;
+}
+
+TEST_F(Recording, QueryIsReadOnly) {
+  RecordingReader reader(path_);
+  auto ok = run_readonly_query(reader.db(), "SELECT COUNT(*) AS n FROM cpu_samples");
+  ASSERT_EQ(ok.rows.size(), 1u);
+  EXPECT_EQ(ok.columns[0], "n");
+  EXPECT_EQ(ok.rows[0][0].text.value_or(""), "5");
+  for (const char* sql : {"DELETE FROM meta", "UPDATE meta SET value = 'x'", "INSERT INTO meta VALUES ('a', 'b')",
+                          "DROP TABLE frames", "CREATE TABLE x(y)", "SELECT 1; DELETE FROM meta",
+                          "ATTACH DATABASE '/tmp/other.db' AS o", "PRAGMA journal_mode=WAL", "VACUUM"}) {
+    try {
+      run_readonly_query(reader.db(), sql);
+      ADD_FAILURE() << "ran: " << sql;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::invalid_args) << sql << ": " << e.what();
+    }
+  }
+  // Nothing was changed.
+  RecordingReader again(path_);
+  EXPECT_EQ(again.meta_or("process_name"), "app");
+  EXPECT_THROW(run_readonly_query(reader.db(), "SELEC nonsense"), Error);
+  EXPECT_THROW(run_readonly_query(reader.db(), "   "), Error);
+}
+
+}  // namespace
+}  // namespace hotline

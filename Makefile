@@ -1,5 +1,6 @@
 # The two commands of the quick start are `make run` and `make test`; both install what is
 # missing (scripts/setup.sh, Debian packages from deps/packages.txt) and build first.
+MAKEFLAGS += --no-print-directory
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
@@ -16,7 +17,7 @@ configure: setup
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
 
 build: configure
-	@cmake --build $(BUILD_DIR) -j $(JOBS)
+	@cmake --build $(BUILD_DIR) -j $(JOBS) -- --no-print-directory
 
 # Profile the bundled demo for a few seconds and print its hot lines.
 run: build

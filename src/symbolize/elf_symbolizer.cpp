@@ -218,7 +218,9 @@ Symbolized ElfSymbolizer::resolve(std::uint64_t vaddr) {
     out.frames.push_back({demangle(name), file, line});
     out.from_debuginfo = !file.empty();
   } else {
-    out.frames.push_back({fmt::format("[{}+{:#x}]", display_name_, vaddr), file, line});
+    out.frames.push_back({group_unnamed_ ? fmt::format("[{}]", display_name_)
+                                         : fmt::format("[{}+{:#x}]", display_name_, vaddr),
+                          file, line});
   }
   return out;
 }

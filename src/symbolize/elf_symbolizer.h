@@ -37,6 +37,9 @@ class ElfSymbolizer {
 
   // Inline chain of a virtual address; never empty.
   Symbolized resolve(std::uint64_t vaddr);
+  // Addresses no symbol covers become "[name]" instead of "[name+0xaddr]": for images
+  // whose internal helpers are never symbolized (the vdso), offsets only fragment reports.
+  void group_unnamed(bool on) { group_unnamed_ = on; }
 
  private:
   ElfSymbolizer() = default;
@@ -63,6 +66,7 @@ class ElfSymbolizer {
   std::string display_name_;
   bool has_dwarf_ = false;
   bool has_symbols_ = false;
+  bool group_unnamed_ = false;
 };
 
 }  // namespace hotline

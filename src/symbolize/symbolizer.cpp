@@ -124,6 +124,7 @@ ElfSymbolizer* Symbolizer::elf_for(ModuleId id) {
     if (!vdso_fd_) vdso_fd_ = copy_own_vdso();
     if (!vdso_fd_) return nullptr;
     m.elf = ElfSymbolizer::open("[vdso]", ::dup(vdso_fd_.get()), "vdso");
+    if (m.elf) m.elf->group_unnamed(true);
   } else if (m.fd || !m.open_path.empty()) {
     int fd = m.fd ? ::dup(m.fd.get()) : -1;
     m.elf = ElfSymbolizer::open(m.open_path, fd, basename_of(m.info.path));

@@ -192,3 +192,45 @@ TEST(CpuLaunch, KernelHeavyWorkShowsKernelFrames) {
 
 }  // namespace
 }  // namespace hotline::test
+
+namespace hotline::test {
+namespace {
+
+TEST(CpuLaunch, JitCodeIsNamedFromItsPerfMap) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("jit.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "2s", "-o", db, "--", fixture("jit")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto top = top_json(db);
+  std::string pid = top["pids"];
+  ::unlink(("/tmp/perf-" + pid + ".map").c_str());
+  ASSERT_FALSE(top["entries"].empty());
+  EXPECT_EQ(top["entries"][0]["function"], "jit_hot_loop") << describe(top);
+  EXPECT_GT(top["entries"][0]["self_pct"].get<double>(), 80.0);
+}
+
+TEST(CpuLaunch, VdsoFramesAreNamed) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("vdso.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "2s", "-o", db, "--", fixture("vdso")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Most time is in the vdso: in __vdso_clock_gettime, or in its unexported helpers, which
+  // are grouped as one "[vdso]" frame rather than scattered over offsets.
+  RunResult q = run({hotline_bin(), "query", db,
+                     "SELECT f.function, SUM(s.count) FROM cpu_samples s JOIN stacks st ON st.id = s.stack_id "
+                     "JOIN frames f ON f.id = st.frame_id JOIN modules m ON m.id = f.module_id "
+                     "WHERE m.path = '[vdso]' GROUP BY f.function ORDER BY 2 DESC",
+                     "--csv"});
+  ASSERT_EQ(q.code, 0) << q.err;
+  EXPECT_NE(q.out.find("__vdso_clock_gettime,"), std::string::npos) << q.out;
+  EXPECT_EQ(q.out.find("[vdso+"), std::string::npos) << q.out;
+  auto top = top_json(db);
+  ASSERT_FALSE(top["entries"].empty());
+  std::string first = top["entries"][0]["function"];
+  EXPECT_TRUE(first == "[vdso]" || first == "__vdso_clock_gettime") << describe(top);
+}
+
+}  // namespace
+}  // namespace hotline::test

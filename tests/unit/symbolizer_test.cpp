@@ -153,3 +153,31 @@ TEST(Demangle, CppAndRust) {
 
 }  // namespace
 }  // namespace hotline
+
+namespace hotline {
+namespace {
+
+TEST(Symbolizer, SeparateDebugInfoThroughDebuglink) {
+  test::TempDir dir;
+  std::string debug = dir.file("inline.debug"), stripped = dir.file("inline");
+  ASSERT_EQ(test::run({"/usr/bin/objcopy", "--only-keep-debug", fixture("inline"), debug}).code, 0);
+  ASSERT_EQ(test::run({"/usr/bin/objcopy", "--strip-debug", "--add-gnu-debuglink=" + debug, fixture("inline"),
+                       stripped}).code,
+            0);
+  auto elf = ElfSymbolizer::open(stripped, -1, "inline");
+  ASSERT_NE(elf, nullptr);
+  EXPECT_TRUE(elf->has_dwarf()) << "debug info found next to the binary via .gnu_debuglink";
+  auto addrs = addresses_of(fixture("inline"), 200);
+  auto want = addr2line(fixture("inline"), addrs);
+  int matched = 0;
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    if (want[i].empty() || want[i][0].line == 0) continue;
+    auto got = elf->resolve(addrs[i]);
+    EXPECT_EQ(got.frames[0].line, want[i][0].line);
+    ++matched;
+  }
+  EXPECT_GT(matched, 20);
+}
+
+}  // namespace
+}  // namespace hotline

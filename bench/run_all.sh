@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# All benchmarks, in the order docs/benchmarks.md lists them. As root, after `make build`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "## overhead"; bench/overhead.sh "${ROUNDS:-11}"
+echo "## footprint"; bench/footprint.sh "${FOOTPRINT_SECONDS:-60}"
+if [[ -x bench/symbolize.sh ]]; then echo "## symbolization"; bench/symbolize.sh; fi

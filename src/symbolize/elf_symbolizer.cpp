@@ -17,6 +17,7 @@ namespace hotline {
 namespace {
 
 char* debuginfo_path = nullptr;  // libdwfl's default: ":.debug:/usr/lib/debug"
+std::string debuginfo_path_storage;
 
 const Dwfl_Callbacks kCallbacks = {
     .find_elf = dwfl_build_id_find_elf,
@@ -41,6 +42,11 @@ std::string function_name(Dwarf_Die* die) {
 }
 
 }  // namespace
+
+void ElfSymbolizer::set_debuginfo_path(const std::string& path) {
+  debuginfo_path_storage = path;
+  debuginfo_path = debuginfo_path_storage.empty() ? nullptr : debuginfo_path_storage.data();
+}
 
 std::unique_ptr<ElfSymbolizer> ElfSymbolizer::open(const std::string& path, int fd,
                                                    std::string display_name) {
@@ -123,6 +129,84 @@ const ElfSymbolizer::CuRange* ElfSymbolizer::find_unit(std::uint64_t dwarf_addr)
   return nullptr;
 }
 
+const ElfSymbolizer::CuIndex& ElfSymbolizer::cu_index(const CuRange& unit, void* cu_die) {
+  auto [slot, inserted] = cu_indexes_.try_emplace(unit.cu_offset);
+  if (!inserted) return *slot->second;
+  slot->second = std::make_unique<CuIndex>();
+  CuIndex& index = *slot->second;
+
+  struct Walker {
+    CuIndex& index;
+    std::size_t budget = std::size_t{1} << 24;  // DIEs visited at most: bounded on malformed input
+
+    void walk(Dwarf_Die* parent_die, std::int32_t parent_entry, int depth) {
+      Dwarf_Die child;
+      if (depth > 256 || dwarf_child(parent_die, &child) != 0) return;
+      do {
+        if (budget-- == 0) return;
+        const int tag = dwarf_tag(&child);
+        switch (tag) {
+          case DW_TAG_subprogram:
+          case DW_TAG_inlined_subroutine: {
+            std::vector<Range> ranges;
+            Dwarf_Addr base = 0, lo = 0, hi = 0;
+            ptrdiff_t offset = 0;
+            while ((offset = dwarf_ranges(&child, offset, &base, &lo, &hi)) > 0 && ranges.size() < 65536) {
+              if (hi > lo) ranges.push_back({lo, hi});
+            }
+            if (ranges.empty()) break;  // a declaration or an abstract instance: no code here
+            const bool inlined = tag == DW_TAG_inlined_subroutine && parent_entry >= 0;
+            auto id = static_cast<std::uint32_t>(index.entries.size());
+            FunctionEntry e;
+            e.die_offset = dwarf_dieoffset(&child);
+            e.inlined = inlined;
+            if (inlined) {
+              e.parent = parent_entry;
+              Dwarf_Attribute attr;
+              Dwarf_Word value = 0;
+              if (dwarf_formudata(dwarf_attr(&child, DW_AT_call_file, &attr), &value) == 0) {
+                e.call_file = static_cast<std::uint32_t>(value);
+              }
+              if (dwarf_formudata(dwarf_attr(&child, DW_AT_call_line, &attr), &value) == 0) {
+                e.call_line = static_cast<std::uint32_t>(value);
+              }
+              auto& siblings = index.children[static_cast<std::size_t>(parent_entry)].ranges;
+              for (const auto& r : ranges) siblings.push_back({r.lo, r.hi, id});
+            } else {
+              for (const auto& r : ranges) index.top.push_back({r.lo, r.hi, id});
+            }
+            e.ranges = std::move(ranges);
+            index.entries.push_back(std::move(e));
+            index.children.emplace_back();
+            walk(&child, static_cast<std::int32_t>(id), depth + 1);
+            break;
+          }
+          case DW_TAG_lexical_block:
+          case DW_TAG_try_block:
+          case DW_TAG_catch_block:
+            walk(&child, parent_entry, depth + 1);
+            break;
+          case DW_TAG_namespace:
+          case DW_TAG_module:
+          case DW_TAG_class_type:
+          case DW_TAG_structure_type:
+          case DW_TAG_union_type:
+            // Out-of-line functions can be nested in these; they are top-level functions.
+            walk(&child, -1, depth + 1);
+            break;
+          default:
+            break;
+        }
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+  };
+  Walker{index}.walk(static_cast<Dwarf_Die*>(cu_die), -1, 0);
+  auto by_start = [](const TopRange& a, const TopRange& b) { return a.lo < b.lo || (a.lo == b.lo && a.hi > b.hi); };
+  std::sort(index.top.begin(), index.top.end(), by_start);
+  for (auto& c : index.children) std::sort(c.ranges.begin(), c.ranges.end(), by_start);
+  return index;
+}
+
 ElfSymbolizer::~ElfSymbolizer() {
   if (dwfl_ != nullptr) dwfl_end(dwfl_);
 }
@@ -159,50 +243,44 @@ Symbolized ElfSymbolizer::resolve(std::uint64_t vaddr) {
       Dwarf_Files* files = nullptr;
       std::size_t nfiles = 0;
       const bool have_files = dwarf_getsrcfiles(&cu, &files, &nfiles) == 0;
-      // Innermost function-like scope at the address: an inlined instance or a function.
-      Dwarf_Die current;
-      bool found = false;
-      {
-        Dwarf_Die* scopes = nullptr;
-        int n = dwarf_getscopes(&cu, dwarf_addr, &scopes);
-        for (int i = 0; i < n && !found; ++i) {
-          const int tag = dwarf_tag(&scopes[i]);
-          if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
-            current = scopes[i];
-            found = true;
-          }
+      const CuIndex& index = cu_index(*unit, &cu);
+      // The out-of-line function containing the address, then down through the inlined
+      // instances that contain it, to the innermost.
+      // Ranges of siblings do not overlap (in valid DWARF), so the containing one is the
+      // last starting at or before the address; a few more are checked for odd producers.
+      auto find = [&](const std::vector<TopRange>& ranges) -> std::int64_t {
+        auto it = std::upper_bound(ranges.begin(), ranges.end(), dwarf_addr,
+                                   [](std::uint64_t a, const TopRange& r) { return a < r.lo; });
+        for (int steps = 0; it != ranges.begin() && steps < 16; ++steps) {
+          --it;
+          if (dwarf_addr >= it->lo && dwarf_addr < it->hi) return it->entry;
         }
-        std::free(scopes);
+        return -1;
+      };
+      std::int64_t current = find(index.top);
+      for (int depth = 0; current >= 0 && depth < 256; ++depth) {
+        std::int64_t inner = find(index.children[static_cast<std::size_t>(current)].ranges);
+        if (inner < 0) break;
+        current = inner;
       }
       std::string frame_file = file;
       int frame_line = line;
-      // Walk out through the concrete tree: each inlined instance's call site is the
-      // position in the function (or inlined instance) that contains it.
-      for (int depth = 0; found && depth < 256; ++depth) {
-        out.frames.push_back({function_name(&current), frame_file, frame_line});
-        if (dwarf_tag(&current) != DW_TAG_inlined_subroutine) break;
+      // Walk out: each inlined instance's call site is the position in its parent.
+      for (int depth = 0; current >= 0 && depth < 256; ++depth) {
+        const FunctionEntry& e = index.entries[static_cast<std::size_t>(current)];
+        auto [name, inserted] = names_.try_emplace(e.die_offset);
+        if (inserted) {
+          Dwarf_Die die;
+          name->second = dwarf_offdie(dwarf_, e.die_offset, &die) ? function_name(&die) : "??";
+        }
+        out.frames.push_back({name->second, frame_file, frame_line});
+        if (!e.inlined) break;
         frame_file.clear();
-        frame_line = 0;
-        Dwarf_Attribute attr;
-        Dwarf_Word value = 0;
-        if (have_files && dwarf_formudata(dwarf_attr(&current, DW_AT_call_file, &attr), &value) == 0 &&
-            value < nfiles) {
-          if (const char* f = dwarf_filesrc(files, value, nullptr, nullptr)) frame_file = f;
+        if (have_files && e.call_file < nfiles) {
+          if (const char* f = dwarf_filesrc(files, e.call_file, nullptr, nullptr)) frame_file = f;
         }
-        if (dwarf_formudata(dwarf_attr(&current, DW_AT_call_line, &attr), &value) == 0) {
-          frame_line = static_cast<int>(value);
-        }
-        Dwarf_Die* parents = nullptr;
-        int n = dwarf_getscopes_die(&current, &parents);
-        found = false;
-        for (int i = 1; i < n && !found; ++i) {
-          const int tag = dwarf_tag(&parents[i]);
-          if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
-            current = parents[i];
-            found = true;
-          }
-        }
-        std::free(parents);
+        frame_line = static_cast<int>(e.call_line);
+        current = e.parent;
       }
     }
     if (!out.frames.empty()) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "symbolize/frame.h"
@@ -22,6 +23,10 @@ class ElfSymbolizer {
   // "[name+0x...]" fallbacks show. Returns nullptr when the file is not a usable ELF.
   static std::unique_ptr<ElfSymbolizer> open(const std::string& path, int fd,
                                              std::string display_name);
+  // Where separate debug files are looked for, in libdwfl's syntax (default
+  // ":.debug:/usr/lib/debug": next to the file, its .debug/ directory, then the system
+  // directory, which also holds .build-id/xx/yyyy.debug). Affects files opened afterwards.
+  static void set_debuginfo_path(const std::string& path);
   ~ElfSymbolizer();
   ElfSymbolizer(const ElfSymbolizer&) = delete;
   ElfSymbolizer& operator=(const ElfSymbolizer&) = delete;
@@ -54,6 +59,37 @@ class ElfSymbolizer {
   };
   void index_units();
   const CuRange* find_unit(std::uint64_t dwarf_addr) const;
+
+  // Functions and inlined instances of one CU, indexed once on first use so that a lookup
+  // is a binary search plus a short descent instead of a walk of the CU's DIE tree.
+  struct Range {
+    std::uint64_t lo, hi;
+  };
+  struct FunctionEntry {
+    std::uint64_t die_offset;
+    std::int32_t parent = -1;     // enclosing entry for an inlined instance, -1 for a function
+    std::uint32_t call_file = 0;  // call site of an inlined instance (index in the CU's files)
+    std::uint32_t call_line = 0;
+    bool inlined = false;
+    std::vector<Range> ranges;
+  };
+  struct TopRange {
+    std::uint64_t lo, hi;
+    std::uint32_t entry;
+  };
+  // Ranges of the inlined instances directly inside one entry, sorted by start: large
+  // template functions have thousands, so they are binary-searched, not scanned.
+  struct ChildRanges {
+    std::vector<TopRange> ranges;
+  };
+  struct CuIndex {
+    std::vector<FunctionEntry> entries;
+    std::vector<ChildRanges> children;  // parallel to entries
+    std::vector<TopRange> top;  // out-of-line functions' ranges, sorted
+  };
+  const CuIndex& cu_index(const CuRange& unit, void* cu_die);
+  std::unordered_map<std::uint64_t, std::unique_ptr<CuIndex>> cu_indexes_;
+  std::unordered_map<std::uint64_t, std::string> names_;  // by DIE offset
   Dwarf* dwarf_ = nullptr;
   std::uint64_t dwarf_bias_ = 0;  // dwfl address = DWARF address + dwarf_bias_
   std::vector<CuRange> units_;

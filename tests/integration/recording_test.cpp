@@ -228,3 +228,84 @@ TEST(ExitCodes, DatabaseErrors) {
 
 }  // namespace
 }  // namespace hotline::test
+
+namespace hotline::test {
+namespace {
+
+TEST(DataQuality, LostAndTruncatedStacksAreCountedAndReported) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("deep.db");
+  // Tiny maps (64 stacks per checkpoint) against thousands of distinct, deep stacks.
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "3s", "-F", "999", "--map-scale", "0.001", "-o", db,
+                     "--", fixture("deep")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("samples lost their stack"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--map-scale"), std::string::npos) << "the remedy is named: " << r.err;
+  EXPECT_NE(r.err.find("deeper than 127 frames"), std::string::npos) << r.err;
+  int lost = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'lost_user_stacks'"));
+  int truncated = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'truncated_stacks'"));
+  int samples = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'samples'"));
+  EXPECT_GT(lost, 0);
+  EXPECT_GT(truncated, 0);
+  // Lost stacks still count as samples (under a marker frame): totals are not understated.
+  EXPECT_GT(samples, 1500);
+  EXPECT_EQ(std::to_string(samples), query_value(db, "SELECT SUM(count) FROM cpu_samples"));
+  auto top = top_json(db);
+  EXPECT_GT(top["lost_samples"].get<int>(), 0);
+  EXPECT_GT(top["truncated_stacks"].get<int>(), 0);
+  RunResult text = run({hotline_bin(), "top", "cpu", db});
+  EXPECT_NE(text.out.find("lost their stack"), std::string::npos) << text.out;
+}
+
+TEST(DataQuality, NoWarningsWhenNothingIsLost) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("ok.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", db, "--", fixture("single")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'lost_user_stacks'"), "0");
+}
+
+TEST(RecordingEnd, SigquitExitsAtOnceKeepingCommittedCheckpoints) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("quit.db");
+  Child recorder({hotline_bin(), "record", "-q", "--interval", "200ms", "-o", db, "--", fixture("single")});
+  std::this_thread::sleep_for(1500ms);
+  recorder.signal(SIGQUIT);
+  auto status = recorder.wait(2s);
+  ASSERT_TRUE(status.has_value()) << "SIGQUIT did not end hotline at once";
+  EXPECT_EQ(*status, 128 + SIGQUIT);
+  EXPECT_GE(std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints")), 4);
+}
+
+TEST(Cli, EnvironmentDefaultsHelpAndVersion) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string db = dir.file("env.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", db, "--", fixture("single")}, 60s,
+                    {{"HOTLINE_CPU_FREQ", "499"}, {"HOTLINE_INTERVAL", "250ms"}});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'cpu_frequency_hz'"), "499");
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'interval_ms'"), "250");
+  EXPECT_GE(std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints")), 4);
+  r = run({hotline_bin(), "record", "-q", "--pid", "1"}, 60s, {{"HOTLINE_CPU_FREQ", "0"}});
+  EXPECT_EQ(r.code, 2) << r.err;
+
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"}, {"record", "--help"},
+                                        {"top", "--help"}, {"top", "cpu", "--help"}, {"query", "--help"}}) {
+    std::vector<std::string> argv = {hotline_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult h = run(argv);
+    EXPECT_EQ(h.code, 0) << args.back();
+    EXPECT_NE(h.out.find("Usage"), std::string::npos) << h.out;
+  }
+  RunResult v = run({hotline_bin(), "--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_TRUE(v.out.starts_with("hotline ")) << v.out;
+}
+
+}  // namespace
+}  // namespace hotline::test

@@ -181,3 +181,66 @@ TEST(Symbolizer, SeparateDebugInfoThroughDebuglink) {
 
 }  // namespace
 }  // namespace hotline
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symbolize/symbolizer.h"
+
+namespace hotline {
+namespace {
+
+TEST(Symbolizer, SeparateDebugInfoByBuildId) {
+  test::TempDir dir;
+  auto with_debug = ElfSymbolizer::open(fixture("inline"), -1, "inline");
+  ASSERT_NE(with_debug, nullptr);
+  const std::string id = with_debug->build_id();
+  ASSERT_EQ(id.size(), 40u);
+  // DIR/.build-id/ab/cdef....debug, and a stripped binary without a debuglink.
+  std::string build_id_dir = dir.file(".build-id/" + id.substr(0, 2));
+  ASSERT_EQ(test::run({"/bin/mkdir", "-p", build_id_dir}).code, 0);
+  std::string debug = build_id_dir + "/" + id.substr(2) + ".debug";
+  std::string stripped = dir.file("inline-stripped");
+  ASSERT_EQ(test::run({"/usr/bin/objcopy", "--only-keep-debug", fixture("inline"), debug}).code, 0);
+  ASSERT_EQ(test::run({"/usr/bin/objcopy", "--strip-debug", fixture("inline"), stripped}).code, 0);
+
+  auto without = ElfSymbolizer::open(stripped, -1, "inline");
+  ASSERT_NE(without, nullptr);
+  EXPECT_FALSE(without->has_dwarf()) << "no debug info where it is not looked for";
+
+  ElfSymbolizer::set_debuginfo_path(":.debug:" + dir.path());
+  auto found = ElfSymbolizer::open(stripped, -1, "inline");
+  ElfSymbolizer::set_debuginfo_path("");
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(found->has_dwarf()) << "debug info found by build id under " << dir.path();
+  auto addrs = addresses_of(fixture("inline"), 100);
+  auto want = addr2line(fixture("inline"), addrs);
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    if (want[i].empty() || want[i][0].line == 0) continue;
+    EXPECT_EQ(found->resolve(addrs[i]).frames[0].line, want[i][0].line);
+  }
+}
+
+__attribute__((noinline)) int resolve_me(int x) { return x * 3 + 1; }
+
+TEST(Symbolizer, EachAddressIsResolvedOnceAndCached) {
+  Symbolizer symbolizer;
+  ASSERT_TRUE(symbolizer.snapshot(::getpid()));
+  auto address = reinterpret_cast<std::uintptr_t>(&resolve_me) + 1;
+  auto first = symbolizer.resolve_user(::getpid(), address);
+  auto second = symbolizer.resolve_user(::getpid(), address);
+  EXPECT_EQ(first.symbolized, second.symbolized) << "the second lookup is served from the cache";
+  ASSERT_FALSE(first.symbolized->frames.empty());
+  // Internal linkage: DWARF has no linkage name, only the plain name (addr2line agrees).
+  EXPECT_TRUE(strip_params(first.symbolized->frames.back().function).ends_with("resolve_me"));
+  EXPECT_TRUE(first.symbolized->frames.back().file.ends_with("symbolizer_test.cpp"));
+  EXPECT_TRUE(symbolizer.module(first.module).path.ends_with("unit_tests"));
+  // An address in no mapping of the process.
+  auto nowhere = symbolizer.resolve_user(::getpid(), 0x10);
+  EXPECT_EQ(nowhere.symbolized->frames[0].function, "[unknown]");
+  // A process never snapshotted.
+  EXPECT_EQ(symbolizer.resolve_user(4194303, address).symbolized->frames[0].function, "[unknown]");
+}
+
+}  // namespace
+}  // namespace hotline

@@ -95,8 +95,9 @@ Child::Child(const std::vector<std::string>& argv, bool capture) {
 }
 
 Child::~Child() {
+  // The whole process group: whatever the child started dies with the test.
+  kill(-pid_, SIGKILL);
   if (!status_) {
-    kill(-pid_, SIGKILL);
     kill(pid_, SIGKILL);
     int status;
     waitpid(pid_, &status, 0);

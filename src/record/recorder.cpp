@@ -35,9 +35,15 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 std::atomic<int> g_stop_signal{0};
+std::atomic<pid_t> g_launched_pid{0};
 
 void on_stop_signal(int sig) { g_stop_signal.store(sig); }
-void on_quit_signal(int) { ::_exit(128 + SIGQUIT); }
+// SIGQUIT aborts at once (committed checkpoints stay). A command hotline launched goes too:
+// an aborted experiment must not leave it running.
+void on_quit_signal(int) {
+  if (pid_t pid = g_launched_pid.load(); pid > 0) ::kill(pid, SIGKILL);
+  ::_exit(128 + SIGQUIT);
+}
 
 class SignalGuard {
  public:
@@ -53,6 +59,7 @@ class SignalGuard {
     ::sigaction(SIGQUIT, &sa, &old_quit_);
   }
   ~SignalGuard() {
+    g_launched_pid.store(0);
     ::sigaction(SIGINT, &old_int_, nullptr);
     ::sigaction(SIGTERM, &old_term_, nullptr);
     ::sigaction(SIGQUIT, &old_quit_, nullptr);
@@ -309,7 +316,10 @@ int Session::run() {
   writer_->set_meta("process_name", comm_);
   writer_->set_meta("mode", options_.command.empty() ? "attach" : "launch");
 
-  if (!options_.command.empty()) command_ = std::make_unique<LaunchedCommand>(options_.command);
+  if (!options_.command.empty()) {
+    command_ = std::make_unique<LaunchedCommand>(options_.command);
+    g_launched_pid.store(command_->pid());
+  }
 
   CpuCollector::Options copts;
   copts.frequency_hz = options_.cpu_freq_hz;

@@ -236,8 +236,8 @@ TEST(DataQuality, LostAndTruncatedStacksAreCountedAndReported) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("deep.db");
-  // Tiny maps (64 stacks per checkpoint) against thousands of distinct, deep stacks.
-  RunResult r = run({hotline_bin(), "record", "-q", "-d", "3s", "-F", "999", "--map-scale", "0.001", "-o", db,
+  // Tiny maps (163 stacks per checkpoint) against thousands of distinct, deep stacks.
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "3s", "-F", "999", "--map-scale", "0.01", "-o", db,
                      "--", fixture("deep")});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("samples lost their stack"), std::string::npos) << r.err;
@@ -279,6 +279,9 @@ TEST(RecordingEnd, SigquitExitsAtOnceKeepingCommittedCheckpoints) {
   ASSERT_TRUE(status.has_value()) << "SIGQUIT did not end hotline at once";
   EXPECT_EQ(*status, 128 + SIGQUIT);
   EXPECT_GE(std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints")), 4);
+  std::this_thread::sleep_for(100ms);
+  RunResult ps = run({"/usr/bin/pgrep", "-f", fixture("single")});
+  EXPECT_NE(ps.code, 0) << "the launched command was left running: " << ps.out;
 }
 
 TEST(Cli, EnvironmentDefaultsHelpAndVersion) {

@@ -234,7 +234,6 @@ std::vector<CpuSample> CpuCollector::drain() {
     s.count = count;
     if (const auto* ips = stack(k.user_stack, s.truncated)) s.user_ips = *ips;
     if (const auto* ips = stack(k.kernel_stack, s.truncated)) s.kernel_ips = *ips;
-    s.user_stack_lost = k.user_stack < 0 && s.kernel_ips.empty();
     if (s.truncated) truncated_ += count;
     out.push_back(std::move(s));
   }

@@ -25,7 +25,6 @@ struct CpuSample {
   std::string comm;
   std::vector<std::uint64_t> user_ips;    // innermost first
   std::vector<std::uint64_t> kernel_ips;  // innermost first; empty when the tick hit user mode
-  bool user_stack_lost = false;           // the user stack could not be stored
   bool truncated = false;                 // a stack hit the depth limit
   std::uint64_t count = 0;
 };

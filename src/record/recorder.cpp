@@ -81,7 +81,7 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 
 // Creates the output file: the explicit path, or a default name in the output directory
 // (adding -1, -2, ... if two recordings start in the same second).
-std::string create_output(const RecordOptions& options, const std::string& comm, Clock::time_point,
+std::string create_output(const RecordOptions& options, const std::string& comm,
                           std::chrono::system_clock::time_point wall) {
   if (!options.output.empty()) {
     create_private_file(options.output, options.force);
@@ -307,7 +307,7 @@ int Session::run() {
 
   auto wall = std::chrono::system_clock::now();
   start_ = Clock::now();
-  output_ = create_output(options_, comm_, start_, wall);
+  output_ = create_output(options_, comm_, wall);
   writer_ = std::make_unique<RecordingWriter>(output_);
   writer_->set_meta("hotline_version", HOTLINE_VERSION);
   writer_->set_meta("start_time", iso8601_utc(wall));

@@ -109,8 +109,5 @@ std::string Statement::column_text(int index) const {
   return text ? std::string(reinterpret_cast<const char*>(text)) : std::string();
 }
 
-bool Statement::column_is_null(int index) const {
-  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
-}
 
 }  // namespace hotline

@@ -121,7 +121,7 @@ void RecordingWriter::process_exited(pid_t pid, std::int64_t ms) {
 }
 
 void RecordingWriter::add_thread(pid_t tid, pid_t pid, const std::string& comm) {
-  if (threads_.try_emplace({tid, comm}, true).second) {
+  if (threads_.emplace(tid, comm).second) {
     add_thread_.bind(1, std::int64_t{tid}).bind(2, std::int64_t{pid}).bind(3, comm).run();
   }
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -59,7 +60,7 @@ class RecordingWriter {
   std::map<std::pair<std::int64_t, std::uint64_t>, std::int64_t> locations_;
   std::map<FrameRow, std::int64_t> frames_;
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::int64_t> stacks_;
-  std::map<std::pair<pid_t, std::string>, bool> threads_;
+  std::set<std::pair<pid_t, std::string>> threads_;
   std::int64_t next_checkpoint_ = 1;
   bool in_transaction_ = false;
 };

@@ -90,7 +90,6 @@ std::unique_ptr<ElfSymbolizer> ElfSymbolizer::open(const std::string& path, int 
   self->dwarf_ = dwfl_module_getdwarf(self->module_, &dwbias);
   self->dwarf_bias_ = dwbias;
   self->has_dwarf_ = self->dwarf_ != nullptr;
-  self->has_symbols_ = dwfl_module_getsymtab(self->module_) > 0;
   return self;
 }
 

@@ -34,7 +34,6 @@ class ElfSymbolizer {
   // Hex build id ("" when the file has none).
   const std::string& build_id() const { return build_id_; }
   bool has_dwarf() const { return has_dwarf_; }
-  bool has_symbols() const { return has_symbols_; }
 
   // Virtual address (as in the ELF file, what addr2line takes) of a file offset, through
   // the PT_LOAD segment that maps it.
@@ -101,7 +100,6 @@ class ElfSymbolizer {
   std::string build_id_;
   std::string display_name_;
   bool has_dwarf_ = false;
-  bool has_symbols_ = false;
   bool group_unnamed_ = false;
 };
 

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "util/files.h"
+#include "util/lines.h"
 
 namespace hotline {
 
@@ -14,12 +15,9 @@ KernelSymbols KernelSymbols::load(const std::string& path) {
 
 KernelSymbols KernelSymbols::parse(std::string_view text) {
   KernelSymbols out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+  Lines lines(text);
+  while (auto next = lines.next()) {
+    std::string_view line = *next;
     // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t ext4_foo\t[ext4]"
     std::size_t sp1 = line.find(' ');
     if (sp1 == std::string_view::npos || sp1 + 3 > line.size() || line[sp1 + 2] != ' ') continue;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "util/lines.h"
+
 namespace hotline {
 namespace {
 
@@ -19,12 +21,9 @@ bool hex_field(std::string_view& rest, std::uint64_t& out) {
 
 PerfMap PerfMap::parse(std::string_view text) {
   PerfMap out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+  Lines lines(text);
+  while (auto next = lines.next()) {
+    std::string_view line = *next;
     std::uint64_t start = 0, size = 0;
     if (!hex_field(line, start) || !hex_field(line, size)) continue;
     line.remove_prefix(1);

@@ -133,7 +133,6 @@ ElfSymbolizer* Symbolizer::elf_for(ModuleId id) {
   m.info.opened = true;
   m.info.build_id = m.elf->build_id();
   m.info.has_dwarf = m.elf->has_dwarf();
-  m.info.has_symbols = m.elf->has_symbols();
   if (!m.info.build_id.empty()) {
     auto [it, inserted] = by_build_id_.try_emplace(m.info.build_id, id);
     if (!inserted) {

@@ -31,7 +31,6 @@ struct ModuleInfo {
   std::string build_id;  // hex, "" when none or not yet opened
   bool opened = false;   // an ELF was read for it
   bool has_dwarf = false;
-  bool has_symbols = false;
 };
 
 struct ResolvedAddress {

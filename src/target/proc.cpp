@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "util/files.h"
+#include "util/lines.h"
 
 namespace hotline {
 namespace {
@@ -39,12 +40,9 @@ std::string_view trim_newline(std::string_view s) {
 
 std::vector<Mapping> parse_maps(std::string_view text) {
   std::vector<Mapping> out;
-  std::size_t line_start = 0;
-  while (line_start < text.size()) {
-    std::size_t line_end = text.find('\n', line_start);
-    if (line_end == std::string_view::npos) line_end = text.size();
-    std::string_view line = text.substr(line_start, line_end - line_start);
-    line_start = line_end + 1;
+  Lines lines(text);
+  while (auto next = lines.next()) {
+    std::string_view line = *next;
 
     std::size_t pos = 0;
     std::string_view range = next_field(line, pos);
@@ -110,13 +108,9 @@ namespace {
 std::optional<std::string> status_field(pid_t pid, std::string_view key) {
   auto text = read_text_file(proc_path(pid, "status"), 1 << 16);
   if (!text) return std::nullopt;
-  std::string_view s = *text;
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    std::size_t end = s.find('\n', pos);
-    if (end == std::string_view::npos) end = s.size();
-    std::string_view line = s.substr(pos, end - pos);
-    pos = end + 1;
+  Lines lines(*text);
+  while (auto next = lines.next()) {
+    std::string_view line = *next;
     if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
       std::string_view value = line.substr(key.size() + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);

@@ -10,7 +10,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "preflight/preflight.h"
 #include "record/recorder.h"
+#include "report/doctor.h"
 #include "report/query_render.h"
 #include "report/top.h"
 #include "store/query.h"
@@ -82,6 +84,7 @@ int run(int argc, char** argv) {
       "  hotline record -- ./server --port 8080\n"
       "  hotline top cpu hotline.server.251123101500.db --since 10s\n"
       "  hotline query rec.db \"SELECT key, value FROM meta\"\n"
+      "  hotline doctor                 # what this host allows, and how to fix what it does not\n"
       "'hotline --pid N' is short for 'hotline record --pid N'.\n"
       "Exit codes: 0 ok, 1 error, 2 invalid arguments, 3 process not found, 4 permission denied,\n"
       "5 missing debug info (--require-debuginfo), 6 database error.");
@@ -144,6 +147,12 @@ int run(int argc, char** argv) {
   auto* qc = query->add_flag("--csv", qcsv, "CSV output");
   qj->excludes(qc);
 
+  // doctor
+  bool djson = false;
+  auto* doctor = app.add_subcommand("doctor", "Check what this host and user allow hotline to do, and how to fix it "
+                                              "(exit 0 when CPU recording is possible, 4 otherwise)");
+  doctor->add_flag("--json", djson, "JSON output");
+
   auto args = normalize_args(argc, argv);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -181,6 +190,13 @@ int run(int argc, char** argv) {
     std::string out = tf.json ? render_json(report) : tf.csv ? render_csv(report) : render_text(report, options.by);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
+  }
+  if (doctor->parsed()) {
+    const HostFacts facts = gather_host_facts();
+    const auto checks = evaluate(facts);
+    std::string out = djson ? render_doctor_json(facts, checks) : render_doctor_text(facts, checks, color_enabled(1));
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return can_record_cpu(facts) ? 0 : static_cast<int>(ExitCode::permission);
   }
   if (query->parsed()) {
     RecordingReader reader(qfile);

@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 
 #include "collect/cpu_collector.h"
+#include "preflight/preflight.h"
+#include "preflight/sensitive.h"
 #include "store/writer.h"
 #include "symbolize/symbolizer.h"
 #include "target/launch.h"
@@ -291,6 +293,10 @@ int Session::run() {
                   "check the pid with ps, or name the process with --process");
     }
   }
+  // Before touching the kernel or the targets: may we, here, at all, and on these pids?
+  const HostFacts facts = gather_host_facts();
+  require_recording_possible(facts);
+  for (pid_t pid : options_.pids) require_may_profile(facts, pid);
   std::string exe_for_check;
   if (!options_.command.empty()) {
     exe_for_check = resolve_command(options_.command[0]);
@@ -299,6 +305,16 @@ int Session::run() {
   } else {
     comm_ = read_comm(options_.pids.front()).value_or("process");
     exe_for_check = read_exe(options_.pids.front()).value_or("");
+  }
+  if (facts.root) {
+    // Stated even with --quiet: the user must know what they are exposing.
+    for (pid_t pid : options_.pids) {
+      std::string comm = read_comm(pid).value_or("");
+      if (auto what = sensitive_process(comm)) {
+        warn(fmt::format("profiling {} (pid {}), {}, as root: its call stacks and timing can reveal "
+                         "secret-dependent behaviour; keep the recording private", comm, pid, *what));
+      }
+    }
   }
   if (options_.require_debuginfo && !exe_for_check.empty() && !Symbolizer::file_has_debuginfo(exe_for_check)) {
     throw Error(ExitCode::no_debuginfo, fmt::format("{} has no DWARF debug info (--require-debuginfo)", exe_for_check),
@@ -338,7 +354,8 @@ int Session::run() {
   collector_->attach();
   for (pid_t pid : roots) {
     collector_->add_target(pid);
-    track(pid, read_ppid(pid), command_ ? comm_ : read_comm(pid).value_or(""));
+    // A launched command is still a copy of hotline until it execs: look at it after.
+    if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
@@ -349,7 +366,10 @@ int Session::run() {
     info(fmt::format("sampling {} CPUs at {} Hz; BPF maps up to {:.1f} MiB", collector_->cpu_count(),
                      options_.cpu_freq_hz, static_cast<double>(collector_->map_bytes()) / (1 << 20)));
   }
-  if (command_) command_->start();
+  if (command_) {
+    command_->start();
+    track(command_->pid(), ::getpid(), comm_);
+  }
   if (!options_.quiet) {
     info(fmt::format("recording {} (pid {}) to {}{}", comm_, pid_list, output_,
                      options_.duration ? fmt::format(" for {}", format_duration(*options_.duration))

@@ -74,18 +74,23 @@ ModuleId Symbolizer::intern_file(pid_t pid, const Mapping& mapping) {
   auto key = std::make_tuple((std::uint64_t{mapping.dev_major} << 32) | mapping.dev_minor,
                              mapping.inode, mapping.path);
   auto [it, inserted] = files_.try_emplace(key, static_cast<ModuleId>(modules_.size()));
-  if (!inserted) return it->second;
-
-  Module m;
-  m.info.path = mapping.path;
-  m.canonical = it->second;
-  // Read through the target's root so containers' files are the ones mapped.
-  m.open_path = same_root_as_ours(pid) ? mapping.path : fmt::format("/proc/{}{}", pid, mapping.path);
-  // map_files is the exact object mapped, even if the file was since replaced or deleted.
-  std::string exact = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, mapping.start, mapping.end);
-  m.fd.reset(::open(exact.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!m.fd) m.fd.reset(::open(m.open_path.c_str(), O_RDONLY | O_CLOEXEC));
-  modules_.push_back(std::move(m));
+  if (inserted) {
+    Module m;
+    m.info.path = mapping.path;
+    m.canonical = it->second;
+    modules_.push_back(std::move(m));
+  }
+  Module& m = modules_[it->second];
+  if (!m.fd && !m.tried) {
+    // First sight, or the file could not be opened through an earlier process (one that was
+    // not dumpable, say): try through this one. Read through the target's root so a
+    // container's files are the ones mapped.
+    m.open_path = same_root_as_ours(pid) ? mapping.path : fmt::format("/proc/{}/root{}", pid, mapping.path);
+    // map_files is the exact object mapped, even if the file was since replaced or deleted.
+    std::string exact = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, mapping.start, mapping.end);
+    m.fd.reset(::open(exact.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!m.fd) m.fd.reset(::open(m.open_path.c_str(), O_RDONLY | O_CLOEXEC));
+  }
   return it->second;
 }
 

@@ -103,10 +103,8 @@ std::optional<std::string> read_exe(pid_t pid) {
   return exe;
 }
 
-namespace {
-// Value of "Key:\t..." in /proc/PID/status.
-std::optional<std::string> status_field(pid_t pid, std::string_view key) {
-  auto text = read_text_file(proc_path(pid, "status"), 1 << 16);
+std::optional<std::string> read_status_field(pid_t pid, std::string_view key) {
+  auto text = read_text_file(pid == 0 ? "/proc/self/status" : proc_path(pid, "status"), 1 << 16);
   if (!text) return std::nullopt;
   Lines lines(*text);
   while (auto next = lines.next()) {
@@ -119,10 +117,9 @@ std::optional<std::string> status_field(pid_t pid, std::string_view key) {
   }
   return std::nullopt;
 }
-}  // namespace
 
 std::optional<pid_t> read_ppid(pid_t pid) {
-  auto v = status_field(pid, "PPid");
+  auto v = read_status_field(pid, "PPid");
   if (!v) return std::nullopt;
   pid_t out = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
@@ -131,7 +128,7 @@ std::optional<pid_t> read_ppid(pid_t pid) {
 }
 
 std::optional<pid_t> read_namespace_pid(pid_t pid) {
-  auto v = status_field(pid, "NSpid");
+  auto v = read_status_field(pid, "NSpid");
   if (!v) return std::nullopt;
   // Tab-separated, outermost first: the last one is the innermost namespace's pid.
   std::string_view s = *v;

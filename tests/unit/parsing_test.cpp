@@ -151,3 +151,20 @@ TEST(KernelSymbols, LookupModulesAndHiddenAddresses) {
 
 }  // namespace
 }  // namespace hotline
+
+#include "preflight/sensitive.h"
+
+namespace hotline {
+namespace {
+
+TEST(Sensitive, ListedProcessesOnly) {
+  EXPECT_TRUE(sensitive_process("sshd").has_value());
+  EXPECT_TRUE(sensitive_process("gpg-agent").has_value());
+  EXPECT_TRUE(sensitive_process("ssh-agent").has_value());
+  EXPECT_FALSE(sensitive_process("sshd-wrapper").has_value());  // whole names only
+  EXPECT_FALSE(sensitive_process("demo").has_value());
+  EXPECT_FALSE(sensitive_process("").has_value());
+}
+
+}  // namespace
+}  // namespace hotline

@@ -1,0 +1,224 @@
+#include "preflight/preflight.h"
+
+#include <linux/perf_event.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "target/proc.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/files.h"
+
+namespace hotline {
+namespace {
+
+constexpr const char* kSetcap = "setcap cap_perfmon,cap_bpf,cap_sys_ptrace+ep $(command -v hotline)";
+constexpr std::uint64_t kInitialPidNamespaceInode = 0xEFFFFFFCu;  // PROC_PID_INIT_INO
+
+std::optional<int> read_int(const std::string& path) {
+  auto text = read_text_file(path, 256);
+  if (!text) return std::nullopt;
+  try {
+    return std::stoi(*text);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool perf_cpu_clock_available() {
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.disabled = 1;
+  attr.exclude_kernel = 1;  // what an unprivileged caller may open on itself
+  UniqueFd fd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)));
+  return static_cast<bool>(fd);
+}
+
+std::string yes_no(bool v) { return v ? "yes" : "no"; }
+
+}  // namespace
+
+const char* to_string(CheckStatus status) {
+  switch (status) {
+    case CheckStatus::ok: return "ok";
+    case CheckStatus::degraded: return "degraded";
+    case CheckStatus::missing: return "missing";
+  }
+  return "?";
+}
+
+std::string btf_path() {
+  const char* override_path = std::getenv("HOTLINE_TEST_BTF_PATH");
+  return override_path != nullptr && *override_path != '\0' ? override_path : "/sys/kernel/btf/vmlinux";
+}
+
+HostFacts gather_host_facts() {
+  HostFacts f;
+  utsname u{};
+  if (::uname(&u) == 0) {
+    f.kernel_release = u.release;
+    f.machine = u.machine;
+  }
+  f.root = ::geteuid() == 0;
+  if (auto caps = read_status_field(0, "CapEff")) f.effective_caps = std::strtoull(caps->c_str(), nullptr, 16);
+  f.perf_event_paranoid = read_int("/proc/sys/kernel/perf_event_paranoid");
+  f.unprivileged_bpf_disabled = read_int("/proc/sys/kernel/unprivileged_bpf_disabled");
+  f.kptr_restrict = read_int("/proc/sys/kernel/kptr_restrict");
+  f.yama_ptrace_scope = read_int("/proc/sys/kernel/yama/ptrace_scope");
+  if (auto text = read_text_file("/sys/kernel/security/lockdown", 256)) {
+    auto open = text->find('['), close = text->find(']');
+    if (open != std::string::npos && close > open) f.lockdown = text->substr(open + 1, close - open - 1);
+  }
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_MEMLOCK, &lim) == 0) f.memlock_bytes = lim.rlim_cur;
+  f.btf_path = btf_path();
+  f.btf = exists(f.btf_path);
+  f.perf_software_events = perf_cpu_clock_available();
+  f.uprobes = exists("/sys/bus/event_source/devices/uprobe");
+  f.kprobes = exists("/sys/bus/event_source/devices/kprobe");
+  f.in_container = exists("/.dockerenv") || exists("/run/.containerenv");
+  if (auto cgroup = read_text_file("/proc/1/cgroup", 1 << 16)) {
+    for (const char* marker : {"docker", "kubepods", "containerd", "lxc", "libpod"}) {
+      f.in_container |= cgroup->find(marker) != std::string::npos;
+    }
+  }
+  struct stat ns {};
+  if (::stat("/proc/self/ns/pid", &ns) == 0) f.in_initial_pid_namespace = ns.st_ino == kInitialPidNamespaceInode;
+  return f;
+}
+
+std::vector<Check> evaluate(const HostFacts& f) {
+  std::vector<Check> out;
+  auto add = [&](std::string name, CheckStatus s, std::string value, std::string enables, std::string remedy) {
+    out.push_back({std::move(name), s, std::move(value), std::move(enables), s == CheckStatus::ok ? "" : std::move(remedy)});
+  };
+  const bool admin = f.has(Capability::sys_admin);
+  add("BTF", f.btf ? CheckStatus::ok : CheckStatus::missing, f.btf ? f.btf_path : "absent: " + f.btf_path,
+      "loading hotline's BPF programs (CO-RE relocation)",
+      "use a kernel built with CONFIG_DEBUG_INFO_BTF=y; hotline never loads BPF it cannot relocate");
+  add("CAP_BPF", f.has(Capability::bpf) || admin ? CheckStatus::ok : CheckStatus::missing,
+      f.root ? "yes (root)" : yes_no(f.has(Capability::bpf)), "loading BPF programs and maps",
+      fmt::format("run as root or grant it: {}", kSetcap));
+  add("CAP_PERFMON", f.has(Capability::perfmon) || admin ? CheckStatus::ok : CheckStatus::missing,
+      f.root ? "yes (root)" : yes_no(f.has(Capability::perfmon)),
+      "system-wide perf events, BPF tracing programs, stack walks",
+      fmt::format("run as root or grant it: {}", kSetcap));
+  add("CAP_SYS_PTRACE", f.has(Capability::sys_ptrace) ? CheckStatus::ok : CheckStatus::degraded,
+      f.root ? "yes (root)" : yes_no(f.has(Capability::sys_ptrace)), "profiling other users' processes",
+      fmt::format("without it only your own processes can be profiled; grant it: {}", kSetcap));
+  add("CAP_SYS_ADMIN", admin ? CheckStatus::ok : CheckStatus::degraded, yes_no(admin),
+      "reading /proc/PID/map_files (exact mapped files of other processes)",
+      "not needed: files are then read by path");
+  if (f.perf_event_paranoid) {
+    int p = *f.perf_event_paranoid;
+    bool ok = p <= 2 || f.has(Capability::perfmon) || admin;
+    add("perf_event_paranoid", ok ? CheckStatus::ok : CheckStatus::missing, std::to_string(p),
+        "perf events for callers without CAP_PERFMON (own processes, at 2 or below)",
+        "sudo sysctl kernel.perf_event_paranoid=2 (or grant CAP_PERFMON)");
+  }
+  if (f.unprivileged_bpf_disabled) {
+    add("unprivileged_bpf_disabled", CheckStatus::ok, std::to_string(*f.unprivileged_bpf_disabled),
+        "nothing: hotline's programs need CAP_BPF anyway", "");
+  }
+  if (f.kptr_restrict) {
+    // The kernel shows kallsyms addresses to CAP_SYSLOG at kptr_restrict <= 1, and to anyone
+    // at 0 when perf_event_paranoid <= 1.
+    const int k = *f.kptr_restrict;
+    bool visible = (k <= 1 && f.has(Capability::syslog)) ||
+                   (k == 0 && f.perf_event_paranoid && *f.perf_event_paranoid <= 1);
+    add("kptr_restrict", visible ? CheckStatus::ok : CheckStatus::degraded,
+        fmt::format("{}{}", k, visible ? "" : " (kernel addresses hidden from this user)"),
+        "naming kernel frames from /proc/kallsyms",
+        "kernel frames show as [kernel]: run as root, or grant cap_syslog with the others");
+  }
+  add("yama_ptrace_scope",
+      !f.yama_ptrace_scope || *f.yama_ptrace_scope <= 1 || f.has(Capability::sys_ptrace) ? CheckStatus::ok
+                                                                                          : CheckStatus::degraded,
+      f.yama_ptrace_scope ? std::to_string(*f.yama_ptrace_scope) : "absent (no Yama)",
+      "attaching to processes hotline did not start",
+      "at 2 only CAP_SYS_PTRACE may attach (grant it), at 3 no one may");
+  add("lockdown", !f.lockdown || *f.lockdown != "confidentiality" ? CheckStatus::ok : CheckStatus::missing,
+      f.lockdown.value_or("absent"), "BPF programs that read kernel memory (stack walks)",
+      "lockdown=confidentiality forbids them: boot without it");
+  add("memlock", CheckStatus::ok,
+      f.memlock_bytes == static_cast<std::uint64_t>(RLIM_INFINITY) ? "unlimited" : fmt::format("{} KiB", f.memlock_bytes / 1024),
+      "BPF map memory (kernels before 5.11 charge it to RLIMIT_MEMLOCK)", "");
+  add("perf software events", f.perf_software_events ? CheckStatus::ok : CheckStatus::missing,
+      yes_no(f.perf_software_events), "CPU sampling (cpu-clock)", "check perf_event_paranoid and CAP_PERFMON");
+  add("uprobes", f.uprobes ? CheckStatus::ok : CheckStatus::degraded, yes_no(f.uprobes),
+      "heap tracking of running processes (later)", "use a kernel with CONFIG_UPROBE_EVENTS=y");
+  add("kprobes", CheckStatus::ok, yes_no(f.kprobes), "nothing: hotline does not use kprobes", "");
+  add("container", f.in_initial_pid_namespace ? CheckStatus::ok : CheckStatus::degraded,
+      fmt::format("{}{}", f.in_container ? "inside a container" : "host",
+                  f.in_initial_pid_namespace ? ", host PID namespace" : ", own PID namespace"),
+      "seeing and naming every process by its host pid",
+      "run hotline on the host (or with the host PID namespace) to profile processes of other containers");
+  return out;
+}
+
+bool can_record_cpu(const HostFacts& f) {
+  return f.btf && f.can_load_bpf() && f.perf_software_events && (!f.lockdown || *f.lockdown != "confidentiality");
+}
+
+void require_recording_possible(const HostFacts& f) {
+  if (!f.btf) {
+    throw Error(ExitCode::permission,
+                fmt::format("no kernel BTF at {}: hotline will not load BPF programs it cannot relocate to this kernel",
+                            f.btf_path),
+                "use a kernel built with CONFIG_DEBUG_INFO_BTF=y; run 'hotline doctor' for every check");
+  }
+  if (!f.can_load_bpf()) {
+    std::string missing;
+    if (!f.has(Capability::bpf)) missing += "CAP_BPF";
+    if (!f.has(Capability::perfmon)) missing += std::string(missing.empty() ? "" : " and ") + "CAP_PERFMON";
+    throw Error(ExitCode::permission, fmt::format("recording needs {} (or root)", missing),
+                fmt::format("run as root, or grant the capabilities: {}", kSetcap));
+  }
+  if (f.lockdown && *f.lockdown == "confidentiality") {
+    throw Error(ExitCode::permission, "kernel lockdown (confidentiality) forbids BPF tracing programs",
+                "boot without lockdown=confidentiality to profile with hotline");
+  }
+}
+
+void require_may_profile(const HostFacts& f, pid_t pid) {
+  if (f.root || f.has(Capability::sys_ptrace)) return;
+  const uid_t me = ::getuid();
+  bool same_user = false;
+  if (auto uids = read_status_field(pid, "Uid")) {
+    std::istringstream in(*uids);
+    uid_t real = 0, effective = 0, saved = 0;
+    same_user = static_cast<bool>(in >> real >> effective >> saved) && real == me && effective == me && saved == me;
+  }
+  // The kernel gives /proc/PID to root when the process is not dumpable (setuid programs,
+  // prctl(PR_SET_DUMPABLE, 0)): such a process is off limits without CAP_SYS_PTRACE.
+  struct stat st {};
+  const bool dumpable = ::stat(fmt::format("/proc/{}", pid).c_str(), &st) == 0 && st.st_uid == me;
+  if (!same_user || !dumpable) {
+    throw Error(ExitCode::permission,
+                fmt::format("process {} {}; without CAP_SYS_PTRACE hotline profiles only your own processes", pid,
+                            same_user ? "is not dumpable" : "belongs to another user"),
+                fmt::format("run as root, or grant the capability: {}", kSetcap));
+  }
+  if (f.yama_ptrace_scope && *f.yama_ptrace_scope >= 2) {
+    throw Error(ExitCode::permission,
+                fmt::format("Yama ptrace_scope is {}: attaching to processes needs CAP_SYS_PTRACE", *f.yama_ptrace_scope),
+                fmt::format("grant the capability: {}", kSetcap));
+  }
+}
+
+}  // namespace hotline

@@ -1,0 +1,70 @@
+#pragma once
+// What this host and this caller allow, checked before anything touches a target or the
+// kernel: capabilities, kernel settings, BTF, kernel features. `hotline doctor` prints all
+// of it; `record` refuses early, with the remedy, when something it needs is missing.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hotline {
+
+enum class CheckStatus { ok, degraded, missing };
+
+struct Check {
+  std::string name;      // "CAP_BPF", "perf_event_paranoid", ...
+  CheckStatus status = CheckStatus::ok;
+  std::string value;     // what was found
+  std::string enables;   // what hotline does with it
+  std::string remedy;    // how to get it, when not ok
+};
+
+// Linux capability numbers (linux/capability.h).
+enum class Capability : int { sys_ptrace = 19, sys_admin = 21, syslog = 34, perfmon = 38, bpf = 39 };
+
+struct HostFacts {
+  std::string kernel_release;
+  std::string machine;
+  bool root = false;  // effective uid 0
+  std::uint64_t effective_caps = 0;
+  std::optional<int> perf_event_paranoid;
+  std::optional<int> unprivileged_bpf_disabled;
+  std::optional<int> kptr_restrict;
+  std::optional<int> yama_ptrace_scope;  // absent without Yama
+  std::optional<std::string> lockdown;   // "none", "integrity", "confidentiality"
+  std::uint64_t memlock_bytes = 0;       // RLIMIT_MEMLOCK soft limit (~0 = unlimited)
+  bool btf = false;
+  std::string btf_path;
+  bool perf_software_events = false;  // a cpu-clock perf event could be opened
+  bool uprobes = false;
+  bool kprobes = false;
+  bool in_container = false;
+  bool in_initial_pid_namespace = true;
+
+  bool has(Capability c) const { return (effective_caps >> static_cast<int>(c)) & 1; }
+  // Loading BPF tracing programs: CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN.
+  bool can_load_bpf() const { return (has(Capability::bpf) && has(Capability::perfmon)) || has(Capability::sys_admin); }
+};
+
+// Where the BTF check looks: /sys/kernel/btf/vmlinux, or HOTLINE_TEST_BTF_PATH (a test hook
+// that can only make hotline stricter: libbpf still relocates against the real BTF).
+std::string btf_path();
+
+HostFacts gather_host_facts();
+std::vector<Check> evaluate(const HostFacts& facts);
+// CPU recording is possible (doctor's exit status).
+bool can_record_cpu(const HostFacts& facts);
+
+// Throws Error(permission) with the remedy when `record` cannot work at all here.
+void require_recording_possible(const HostFacts& facts);
+
+// Throws Error(permission) when the caller may not profile `pid`: without root or
+// CAP_SYS_PTRACE only processes of the caller's own uid that are dumpable (the kernel's own
+// ptrace rule, short of Yama).
+void require_may_profile(const HostFacts& facts, pid_t pid);
+
+const char* to_string(CheckStatus status);
+
+}  // namespace hotline

@@ -1,0 +1,53 @@
+#include "report/doctor.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "report/table.h"
+
+namespace hotline {
+
+std::string render_doctor_text(const HostFacts& f, const std::vector<Check>& checks, bool color) {
+  std::string out = fmt::format("kernel {} {}, running as {}\n", f.kernel_release, f.machine,
+                                f.root ? "root" : fmt::format("uid {}", ::getuid()));
+  TextTable t;
+  t.headers = {"CHECK", "STATUS", "VALUE", "ENABLES"};
+  for (const auto& c : checks) {
+    std::string status = to_string(c.status);
+    if (color && c.status != CheckStatus::ok) {
+      status = (c.status == CheckStatus::missing ? "\033[31m" : "\033[33m") + status + "\033[0m";
+    }
+    t.rows.push_back({c.name, status, c.value, c.enables});
+  }
+  out += t.render();
+  bool any = false;
+  for (const auto& c : checks) {
+    if (c.remedy.empty()) continue;
+    if (!any) out += "\nTo fix:\n";
+    any = true;
+    out += fmt::format("  {}: {}\n", c.name, c.remedy);
+  }
+  out += fmt::format("\nCPU recording: {}\n", can_record_cpu(f) ? "possible" : "NOT possible (see above)");
+  return out;
+}
+
+std::string render_doctor_json(const HostFacts& f, const std::vector<Check>& checks) {
+  nlohmann::ordered_json j;
+  j["kernel"] = f.kernel_release;
+  j["machine"] = f.machine;
+  j["root"] = f.root;
+  j["can_record_cpu"] = can_record_cpu(f);
+  j["checks"] = nlohmann::ordered_json::array();
+  for (const auto& c : checks) {
+    j["checks"].push_back({{"name", c.name},
+                           {"status", to_string(c.status)},
+                           {"value", c.value},
+                           {"enables", c.enables},
+                           {"remedy", c.remedy}});
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace hotline

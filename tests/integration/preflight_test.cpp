@@ -1,0 +1,167 @@
+// Privileges and refusals, run for real: doctor against the machine's actual state, hidden
+// BTF, an unprivileged user with and without file capabilities, sensitive targets.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace hotline::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string read_sysctl(const std::string& name) {
+  std::ifstream in("/proc/sys/kernel/" + name);
+  std::string v;
+  in >> v;
+  return v;
+}
+
+const nlohmann::json* check(const nlohmann::json& doctor, const std::string& name) {
+  for (const auto& c : doctor["checks"]) {
+    if (c["name"] == name) return &c;
+  }
+  return nullptr;
+}
+
+nlohmann::json doctor_json(const std::map<std::string, std::string>& env = {}, int* code = nullptr,
+                           const std::string& as_user = "") {
+  std::vector<std::string> argv = {hotline_bin(), "doctor", "--json"};
+  if (!as_user.empty()) argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", as_user, "--"});
+  RunResult r = run(argv, 60s, env);
+  if (code) *code = r.code;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
+  return j;
+}
+
+TEST(Doctor, MatchesTheMachinesState) {
+  HOTLINE_REQUIRE_ROOT();
+  int code = -1;
+  auto d = doctor_json({}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(d["can_record_cpu"].get<bool>());
+  EXPECT_EQ((*check(d, "BTF"))["status"], std::filesystem::exists("/sys/kernel/btf/vmlinux") ? "ok" : "missing");
+  EXPECT_EQ((*check(d, "CAP_BPF"))["status"], "ok");
+  EXPECT_EQ((*check(d, "perf_event_paranoid"))["value"], read_sysctl("perf_event_paranoid"));
+  EXPECT_TRUE((*check(d, "kptr_restrict"))["value"].get<std::string>().starts_with(read_sysctl("kptr_restrict")));
+  EXPECT_EQ(check(d, "yama_ptrace_scope")->at("value").get<std::string>().starts_with("absent"),
+            !std::filesystem::exists("/proc/sys/kernel/yama/ptrace_scope"));
+  EXPECT_EQ((*check(d, "uprobes"))["value"],
+            std::filesystem::exists("/sys/bus/event_source/devices/uprobe") ? "yes" : "no");
+
+  // Toggle a setting and see doctor follow it.
+  const std::string before = read_sysctl("kptr_restrict");
+  const std::string other = before == "1" ? "0" : "1";
+  { std::ofstream("/proc/sys/kernel/kptr_restrict") << other; }
+  auto toggled = doctor_json();
+  { std::ofstream("/proc/sys/kernel/kptr_restrict") << before; }
+  ASSERT_EQ(read_sysctl("kptr_restrict"), before) << "restored";
+  EXPECT_TRUE((*check(toggled, "kptr_restrict"))["value"].get<std::string>().starts_with(other));
+}
+
+TEST(Doctor, HiddenBtfMakesRecordingImpossible) {
+  HOTLINE_REQUIRE_ROOT();
+  int code = -1;
+  auto d = doctor_json({{"HOTLINE_TEST_BTF_PATH", "/nonexistent/vmlinux"}}, &code);
+  EXPECT_EQ(code, 4);
+  EXPECT_FALSE(d["can_record_cpu"].get<bool>());
+  EXPECT_EQ((*check(d, "BTF"))["status"], "missing");
+  EXPECT_NE((*check(d, "BTF"))["remedy"].get<std::string>().find("CONFIG_DEBUG_INFO_BTF"), std::string::npos);
+
+  TempDir dir;
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("x.db"), "--", fixture("single")}, 60s,
+                    {{"HOTLINE_TEST_BTF_PATH", "/nonexistent/vmlinux"}});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("BTF"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.db"))) << "refused before creating anything";
+}
+
+TEST(Doctor, UnprivilegedUserIsToldWhatIsMissing) {
+  HOTLINE_REQUIRE_ROOT();
+  int code = -1;
+  auto d = doctor_json({}, &code, "nobody");
+  EXPECT_EQ(code, 4);
+  EXPECT_FALSE(d["root"].get<bool>());
+  EXPECT_EQ((*check(d, "CAP_BPF"))["status"], "missing");
+  EXPECT_NE((*check(d, "CAP_BPF"))["remedy"].get<std::string>().find("setcap"), std::string::npos);
+}
+
+// A copy of hotline with only cap_bpf,cap_perfmon, run as nobody: the least-privilege setup.
+class LeastPrivilege : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!is_root()) return;
+    ::chmod(dir_.path().c_str(), 0777);
+    binary_ = dir_.file("hotline");
+    std::filesystem::copy_file(hotline_bin(), binary_);
+    ::chmod(binary_.c_str(), 0755);
+    RunResult r = run({"/usr/sbin/setcap", "cap_bpf,cap_perfmon+ep", binary_});
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  RunResult as_nobody(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/sbin/runuser", "-u", "nobody", "--", binary_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+  TempDir dir_;
+  std::string binary_;
+};
+
+TEST_F(LeastPrivilege, OwnProcessIsProfiledWithItsHotLine) {
+  HOTLINE_REQUIRE_ROOT();
+  std::string db = dir_.file("own.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "2s", "-o", db, "--", fixture("single")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto top = top_json(db);
+  ASSERT_FALSE(top["entries"].empty());
+  EXPECT_EQ(top["entries"][0]["line"], line_of("single.c", "SINGLE_HOT_LINE")) << describe(top);
+  // Shared libraries are named too (read by path: no CAP_SYS_ADMIN for map_files).
+  const auto by_function = top_json(db, {"--by", "function"});
+  bool libc_named = false;
+  for (const auto& e : by_function["entries"]) libc_named |= e["function"] == "__libc_start_call_main" ||
+                                                             e["function"] == "__libc_start_main";
+  EXPECT_TRUE(libc_named) << describe(by_function);
+  struct stat st {};
+  ASSERT_EQ(::stat(db.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(LeastPrivilege, AnotherUsersProcessIsRefusedBeforeAnythingAttaches) {
+  HOTLINE_REQUIRE_ROOT();
+  Child roots({fixture("single")});  // runs as root
+  std::this_thread::sleep_for(100ms);
+  std::string db = dir_.file("theirs.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "1s", "-o", db, "--pid", std::to_string(roots.pid())});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("another user"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cap_sys_ptrace"), std::string::npos) << "the remedy is named: " << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
+
+TEST(Sensitive, RootIsWarnedEvenWhenQuiet) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string fake = dir.file("sshd");  // comm "sshd"
+  std::filesystem::copy_file(fixture("single"), fake);
+  ::chmod(fake.c_str(), 0755);
+  Child target({fake});
+  std::this_thread::sleep_for(200ms);
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("s.db"), "--pid",
+                     std::to_string(target.pid())});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: profiling sshd"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("as root"), std::string::npos) << r.err;
+  // A process that is not on the list: no warning.
+  Child plain({fixture("single")});
+  std::this_thread::sleep_for(100ms);
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("p.db"), "--pid", std::to_string(plain.pid())});
+  EXPECT_EQ(r.err, "");
+}
+
+}  // namespace
+}  // namespace hotline::test

@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 HOTLINE := $(BUILD_DIR)/hotline
 
-.PHONY: all setup configure build run test clean bench
+.PHONY: all setup configure build run test test-sanitize clean bench
 
 all: build
 
@@ -30,5 +30,13 @@ test: build
 bench: build
 	@bash bench/run_all.sh
 
+# Unit tests built with AddressSanitizer + UndefinedBehaviorSanitizer (no privileges needed).
+SANITIZE_DIR ?= build-sanitize
+test-sanitize: setup
+	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DHOTLINE_SANITIZE=ON >/dev/null
+	@cmake --build $(SANITIZE_DIR) -j $(JOBS) --target unit_tests -- --no-print-directory
+	@cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -R '^unit\.' -j $(JOBS)
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

@@ -1,0 +1,81 @@
+// What crosses the kernel/user boundary: only instruction pointers, sizes, ids and comm.
+// Fails if a BPF program calls a helper outside the allowlist (in particular any helper
+// that reads user memory), or if hotline opens a perf event that copies user registers or
+// user stack memory (PERF_SAMPLE_REGS_USER, PERF_SAMPLE_STACK_USER).
+#include <linux/perf_event.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace hotline::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Helper ids (include/uapi/linux/bpf.h) hotline's programs may call.
+const std::map<int, std::string> kAllowedHelpers = {
+    {1, "map_lookup_elem"},     {2, "map_update_elem"},   {3, "map_delete_elem"},
+    {14, "get_current_pid_tgid"}, {16, "get_current_comm"}, {27, "get_stackid (IPs only)"},
+    {113, "probe_read_kernel (CO-RE reads of task_struct)"},
+    {131, "ringbuf_reserve"},   {132, "ringbuf_submit"},
+};
+// Named so a failure says what was attempted: every helper that copies user memory.
+const std::map<int, std::string> kUserMemoryReaders = {
+    {4, "probe_read"}, {45, "probe_read_str"}, {112, "probe_read_user"}, {114, "probe_read_user_str"},
+    {148, "copy_from_user"}, {191, "copy_from_user_task"},
+};
+
+TEST(Boundary, BpfProgramsCallOnlyAllowedHelpers) {
+  int objects = 0, calls = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(BPF_OBJECT_DIR)) {
+    if (!entry.path().string().ends_with(".bpf.o")) continue;
+    ++objects;
+    RunResult r = run({LLVM_OBJDUMP, "-d", entry.path().string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::regex call(R"(\tcall (-?\d+))");
+    for (std::sregex_iterator it(r.out.begin(), r.out.end(), call), end; it != end; ++it) {
+      int id = std::stoi((*it)[1]);
+      ++calls;
+      EXPECT_FALSE(kUserMemoryReaders.contains(id))
+          << entry.path().filename() << " reads user memory with bpf_" << kUserMemoryReaders.at(id);
+      EXPECT_TRUE(kAllowedHelpers.contains(id))
+          << entry.path().filename() << " calls helper " << id << ", not on the allowlist";
+    }
+  }
+  EXPECT_GE(objects, 1);
+  EXPECT_GT(calls, 10) << "the disassembly was not read";
+}
+
+TEST(Boundary, PerfEventsNeverCopyUserRegistersOrStack) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::string log = dir.file("perf_events.log");
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("x.db"), "--", fixture("single")}, 60s,
+                    {{"LD_PRELOAD", fixture("perf_attr_spy.so")}, {"HOTLINE_SPY_LOG", log}});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(log);
+  std::string line;
+  int opened = 0;
+  while (std::getline(in, line)) {
+    ++opened;
+    std::istringstream fields(line);
+    std::string type, config, sample_type, regs, stack;
+    fields >> type >> config >> sample_type >> regs >> stack;
+    unsigned long long bits = std::stoull(sample_type.substr(sample_type.find('=') + 1));
+    EXPECT_EQ(bits & PERF_SAMPLE_STACK_USER, 0u) << line;
+    EXPECT_EQ(bits & PERF_SAMPLE_REGS_USER, 0u) << line;
+    EXPECT_EQ(regs, "sample_regs_user=0") << line;
+    EXPECT_EQ(stack, "sample_stack_user=0") << line;
+  }
+  // One cpu-clock event per CPU at least: proves the spy saw hotline's calls.
+  EXPECT_GE(opened, static_cast<int>(std::thread::hardware_concurrency())) << "spy log: " << log;
+}
+
+}  // namespace
+}  // namespace hotline::test

@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 HOTLINE := $(BUILD_DIR)/hotline
 
-.PHONY: all setup configure build run test test-sanitize clean bench
+.PHONY: all setup configure build run test test-sanitize fuzz clean bench
 
 all: build
 
@@ -38,5 +38,16 @@ test-sanitize: setup
 	@cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -R '^unit\.' -j $(JOBS)
 
+# Fuzz every untrusted-input parser for FUZZ_SECONDS each (CI runs a short, seeded pass).
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?=
+fuzz: setup
+	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOTLINE_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fixtures fuzz_duration fuzz_proc_maps fuzz_perf_map \
+		fuzz_kallsyms fuzz_elf fuzz_recording -- --no-print-directory
+	@bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_FLAGS)
+
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

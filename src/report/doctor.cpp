@@ -47,7 +47,7 @@ std::string render_doctor_json(const HostFacts& f, const std::vector<Check>& che
                            {"enables", c.enables},
                            {"remedy", c.remedy}});
   }
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace hotline

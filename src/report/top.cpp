@@ -216,7 +216,7 @@ std::string render_json(const TopReport& r) {
     else x["line"] = nullptr;
     j["entries"].push_back(std::move(x));
   }
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string render_csv(const TopReport& r) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
+#include "report/query_render.h"
 #include "report/top.h"
 #include "store/query.h"
 #include "store/reader.h"
@@ -196,6 +197,29 @@ TEST_F(Recording, QueryIsReadOnly) {
   EXPECT_EQ(again.meta_or("process_name"), "app");
   EXPECT_THROW(run_readonly_query(reader.db(), "SELEC nonsense"), Error);
   EXPECT_THROW(run_readonly_query(reader.db(), "   "), Error);
+}
+
+}  // namespace
+}  // namespace hotline
+
+namespace hotline {
+namespace {
+
+// Names come from binaries and comm: arbitrary bytes. JSON output must not fail on them
+// (found by fuzz_recording).
+TEST(JsonOutput, InvalidUtf8IsReplacedNotFatal) {
+  TopReport r;
+  r.process = "bad\xff";
+  r.total_samples = 1;
+  r.entries.push_back({1, 1, 100.0, 100.0, "fn\xc3(", "/src/\xfe.c", 3});
+  std::string out;
+  ASSERT_NO_THROW(out = render_json(r));
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["entries"][0]["function"], "fn\xef\xbf\xbd(");  // U+FFFD
+  QueryResult q;
+  q.columns = {"name"};
+  q.rows.push_back({{std::string("x\xff"), false}});
+  ASSERT_NO_THROW(render_query_json(q));
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 HOTLINE := $(BUILD_DIR)/hotline
 
-.PHONY: all setup configure build run test test-sanitize fuzz clean bench
+.PHONY: all setup configure build run test test-sanitize fuzz check-reproducible release verify-release clean bench
 
 all: build
 
@@ -48,6 +48,16 @@ fuzz: setup
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fixtures fuzz_duration fuzz_proc_maps fuzz_perf_map \
 		fuzz_kallsyms fuzz_elf fuzz_recording -- --no-print-directory
 	@bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_FLAGS)
+
+# Two builds of HEAD in two directories must give byte-identical binaries.
+check-reproducible: setup
+	@bash scripts/check-reproducible.sh
+
+# Signed release artifacts in build/release; verification (README: "Verifying a release").
+release: build
+	@bash scripts/release.sh
+verify-release:
+	@bash scripts/verify-release.sh $(VERIFY_FLAGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

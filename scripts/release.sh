@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 version=$(sed -n 's/^project(hotline VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 arch=$(uname -m)
 out=build/release
-key=${HOTLINE_SIGNING_KEY:-$HOME/.config/hotline/minisign.key}
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+key=${HOTLINE_SIGNING_KEY:-$home/.config/hotline/minisign.key}
 pub=${key%.key}.pub
 [[ -x build/hotline ]] || { echo "release: build first (make build)" >&2; exit 1; }
 if [[ ! -f $key ]]; then

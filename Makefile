@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 HOTLINE := $(BUILD_DIR)/hotline
 
-.PHONY: all setup configure build run test test-sanitize fuzz check-reproducible release verify-release clean bench
+.PHONY: all setup configure build run test test-sanitize fuzz lint check-reproducible release verify-release clean bench
 
 all: build
 
@@ -48,6 +48,14 @@ fuzz: setup
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fixtures fuzz_duration fuzz_proc_maps fuzz_perf_map \
 		fuzz_kallsyms fuzz_elf fuzz_recording -- --no-print-directory
 	@bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_FLAGS)
+
+# clang-tidy (.clang-tidy: bugprone, cert, clang-analyzer; warnings are errors) and cppcheck on src/.
+lint: build
+	@run-clang-tidy -p $(BUILD_DIR) -quiet 'src/' > $(BUILD_DIR)/clang-tidy.log 2>&1 || \
+		{ grep -E "(warning|error):" $(BUILD_DIR)/clang-tidy.log | sort -u; echo "lint: clang-tidy failed"; exit 1; }
+	@cppcheck --enable=warning,portability,performance --std=c++20 --error-exitcode=1 --inline-suppr --quiet \
+		-I src -I bpf -I $(BUILD_DIR)/bpf --suppress=missingIncludeSystem src/
+	@echo "lint: clang-tidy and cppcheck clean"
 
 # Two builds of HEAD in two directories must give byte-identical binaries.
 check-reproducible: setup

@@ -46,7 +46,7 @@ pid_t pick_process(const std::string& name) {
                 "check the name with ps -e, or give the pid with --pid");
   }
   if (matches.size() > 1) {
-    for (const auto& m : matches) std::printf("PID %d: %s\n", m.pid, m.comm.c_str());
+    for (const auto& m : matches) write_stdout(fmt::format("PID {}: {}\n", m.pid, m.comm));
     throw Error(ExitCode::invalid_args,
                 fmt::format("{} processes match '{}'", matches.size(), name),
                 "choose one with --pid");
@@ -188,21 +188,21 @@ int run(int argc, char** argv) {
     RecordingReader reader(tf.file);
     auto report = cpu_top(reader, options);
     std::string out = tf.json ? render_json(report) : tf.csv ? render_csv(report) : render_text(report, options.by);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    write_stdout(out);
     return 0;
   }
   if (doctor->parsed()) {
     const HostFacts facts = gather_host_facts();
     const auto checks = evaluate(facts);
     std::string out = djson ? render_doctor_json(facts, checks) : render_doctor_text(facts, checks, color_enabled(1));
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    write_stdout(out);
     return can_record_cpu(facts) ? 0 : static_cast<int>(ExitCode::permission);
   }
   if (query->parsed()) {
     RecordingReader reader(qfile);
     auto result = run_readonly_query(reader.db(), sql);
     std::string out = qjson ? render_query_json(result) : qcsv ? render_query_csv(result) : render_query_text(result);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    write_stdout(out);
     return 0;
   }
   return 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdarg>
 #include <cstdio>
 #include <chrono>
@@ -83,12 +84,18 @@ std::vector<int> online_cpus() {
       std::string part = text->substr(pos, end - pos);
       pos = end + 1;
       if (part.empty()) continue;
+      // "N" or "N-M"
       int first = 0, last = 0;
-      if (std::sscanf(part.c_str(), "%d-%d", &first, &last) == 2) {
-        for (int c = first; c <= last && c < 65536; ++c) cpus.push_back(c);
-      } else if (std::sscanf(part.c_str(), "%d", &first) == 1) {
-        cpus.push_back(first);
+      const char* begin = part.data();
+      const char* end_of_part = part.data() + part.size();
+      auto [p, ec] = std::from_chars(begin, end_of_part, first);
+      if (ec != std::errc()) continue;
+      last = first;
+      if (p != end_of_part && *p == '-') {
+        auto [q, ec2] = std::from_chars(p + 1, end_of_part, last);
+        if (ec2 != std::errc()) continue;
       }
+      for (int c = first; c <= last && c < 65536; ++c) cpus.push_back(c);
     }
   }
   if (cpus.empty()) {

@@ -76,8 +76,8 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm {};
   gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char buf[32] = "1970-01-01T00:00:00";
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0) buf[0] = '\0';
   return fmt::format("{}.{:03}Z", buf, ms % 1000);
 }
 
@@ -441,8 +441,8 @@ std::string default_output_name(const std::string& comm, std::chrono::system_clo
   std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm tm {};
   localtime_r(&t, &tm);
-  char stamp[16];
-  std::strftime(stamp, sizeof stamp, "%y%m%d%H%M%S", &tm);
+  char stamp[16] = "000000000000";
+  if (std::strftime(stamp, sizeof stamp, "%y%m%d%H%M%S", &tm) == 0) stamp[0] = '\0';
   return fmt::format("hotline.{}.{}.db", sanitize_name(comm), stamp);
 }
 

@@ -89,6 +89,7 @@ bool Statement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   db_->fail("database step failed");
+  return false;  // not reached: fail() throws
 }
 
 void Statement::run() {

@@ -54,8 +54,7 @@ std::string resolve_command(const std::string& name) {
               "check the name, or give its path");
 }
 
-LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) {
-  path_ = resolve_command(argv.at(0));
+LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) : path_(resolve_command(argv.at(0))) {
   int gate[2], err[2];
   if (::pipe2(gate, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     throw Error(ExitCode::general, errno_text("cannot create pipes", errno));

@@ -118,13 +118,18 @@ std::optional<std::string> read_status_field(pid_t pid, std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<pid_t> read_ppid(pid_t pid) {
-  auto v = read_status_field(pid, "PPid");
-  if (!v) return std::nullopt;
+namespace {
+std::optional<pid_t> parse_pid(std::string_view s) {
   pid_t out = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   if (ec != std::errc()) return std::nullopt;
   return out;
+}
+}  // namespace
+
+std::optional<pid_t> read_ppid(pid_t pid) {
+  auto v = read_status_field(pid, "PPid");
+  return v ? parse_pid(*v) : std::nullopt;
 }
 
 std::optional<pid_t> read_namespace_pid(pid_t pid) {
@@ -134,10 +139,7 @@ std::optional<pid_t> read_namespace_pid(pid_t pid) {
   std::string_view s = *v;
   std::size_t tab = s.find_last_of("\t ");
   if (tab != std::string_view::npos) s = s.substr(tab + 1);
-  pid_t out = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc()) return std::nullopt;
-  return out;
+  return parse_pid(s);
 }
 
 bool process_alive(pid_t pid) {

@@ -54,7 +54,7 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   };
   // "ms" before "m" so that 500ms is not read as 500 minutes followed by "s".
   static constexpr Unit kUnits[] = {
-      {"ms", 1, 0}, {"h", 3600 * 1000, 3}, {"m", 60 * 1000, 2}, {"s", 1000, 1}};
+      {"ms", 1, 0}, {"h", std::int64_t{3600} * 1000, 3}, {"m", std::int64_t{60} * 1000, 2}, {"s", 1000, 1}};
   std::int64_t total = 0;
   int last_rank = 4;
   std::size_t i = 0;
@@ -89,7 +89,7 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
 std::string format_duration(std::chrono::milliseconds d) {
   auto ms = d.count();
   if (ms < 1000) return fmt::format("{} ms", ms);
-  if (ms < 60 * 1000) return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
+  if (ms < std::int64_t{60} * 1000) return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
   auto s = ms / 1000;
   if (s < 3600) return fmt::format("{} m {} s", s / 60, s % 60);
   return fmt::format("{} h {} m", s / 3600, (s % 3600) / 60);

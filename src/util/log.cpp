@@ -1,7 +1,10 @@
 #include "util/log.h"
 
+#include "util/error.h"
+
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 
@@ -15,20 +18,31 @@ bool color_enabled(int fd) {
   return ::isatty(fd) == 1;
 }
 
-void info(const std::string& message) { std::fprintf(stderr, "hotline: %s\n", message.c_str()); }
+void info(const std::string& message) { (void)std::fprintf(stderr, "hotline: %s\n", message.c_str()); }
 
 void warn(const std::string& message) {
   if (color_enabled(STDERR_FILENO)) {
-    std::fprintf(stderr, "hotline: \033[33mwarning:\033[0m %s\n", message.c_str());
+    (void)std::fprintf(stderr, "hotline: \033[33mwarning:\033[0m %s\n", message.c_str());
   } else {
-    std::fprintf(stderr, "hotline: warning: %s\n", message.c_str());
+    (void)std::fprintf(stderr, "hotline: warning: %s\n", message.c_str());
   }
 }
 
 void error_message(const std::string& message, const std::string& remedy) {
   bool color = color_enabled(STDERR_FILENO);
-  std::fprintf(stderr, "hotline: %serror:%s %s\n", color ? "\033[31m" : "", color ? "\033[0m" : "", message.c_str());
-  if (!remedy.empty()) std::fprintf(stderr, "hotline: hint: %s\n", remedy.c_str());
+  (void)std::fprintf(stderr, "hotline: %serror:%s %s\n", color ? "\033[31m" : "", color ? "\033[0m" : "", message.c_str());
+  if (!remedy.empty()) (void)std::fprintf(stderr, "hotline: hint: %s\n", remedy.c_str());
+}
+
+}  // namespace hotline
+
+namespace hotline {
+
+void write_stdout(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    throw Error(ExitCode::general, errno_text("cannot write the output", errno),
+                "check the destination (disk full? closed pipe?)");
+  }
 }
 
 }  // namespace hotline

@@ -9,5 +9,7 @@ void info(const std::string& message);
 void warn(const std::string& message);
 void error_message(const std::string& message, const std::string& remedy);
 bool color_enabled(int fd);
+// The command's result on stdout; throws Error(general) when it cannot be written.
+void write_stdout(const std::string& text);
 
 }  // namespace hotline

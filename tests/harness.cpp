@@ -165,6 +165,15 @@ bool in_ci() {
 
 bool is_root() { return geteuid() == 0; }
 
+std::string query_value(const std::string& db, const std::string& sql) {
+  RunResult r = run({hotline_bin(), "query", db, sql, "--csv"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto nl = r.out.find('\n');
+  std::string v = nl == std::string::npos ? "" : r.out.substr(nl + 1);
+  while (!v.empty() && v.back() == '\n') v.pop_back();
+  return v;
+}
+
 nlohmann::json top_json(const std::string& db, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {hotline_bin(), "top", "cpu", db, "--json"};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -64,6 +64,10 @@ int line_of(const std::string& source, const std::string& marker);
 bool in_ci();
 bool is_root();
 
+// `hotline query FILE SQL --csv` without the header row and trailing newlines: one value,
+// or rows separated by '\n'.
+std::string query_value(const std::string& db, const std::string& sql);
+
 // `hotline top cpu FILE --json ARGS...`, parsed.
 nlohmann::json top_json(const std::string& db, const std::vector<std::string>& args = {});
 // First entry of a top report whose file ends with `file` and whose line is `line`.

@@ -53,7 +53,7 @@ int handle_ringbuf_event(void* ctx, void* data, std::size_t size) {
   if (size < sizeof(hotline_proc_event)) return 0;
   const auto* raw = static_cast<const hotline_proc_event*>(data);
   // ctx is &CpuCollector::on_event_, set only while poll_events runs.
-  auto* callback = *static_cast<std::function<void(const ProcEvent&)>**>(ctx);
+  const auto* callback = *static_cast<const std::function<void(const ProcEvent&)>**>(ctx);
   ProcEvent event;
   event.kind = static_cast<ProcEvent::Kind>(raw->kind);
   event.pid = static_cast<pid_t>(raw->pid);
@@ -187,8 +187,7 @@ void CpuCollector::attach() {
 }
 
 void CpuCollector::poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) {
-  auto callback = on_event;  // ring_buffer's ctx points at on_event_, which points here
-  on_event_ = &callback;
+  on_event_ = &on_event;  // ring_buffer's ctx points at on_event_
   int rc = ring_buffer__poll(events_, timeout_ms);
   on_event_ = nullptr;
   if (rc < 0 && rc != -EINTR) throw bpf_error("cannot read process events", rc);

@@ -83,7 +83,7 @@ class CpuCollector {
   std::vector<UniqueFd> perf_fds_;
   std::vector<bpf_link*> links_;
   ring_buffer* events_ = nullptr;
-  std::function<void(const ProcEvent&)>* on_event_ = nullptr;
+  const std::function<void(const ProcEvent&)>* on_event_ = nullptr;  // set during poll_events
   std::uint64_t truncated_ = 0;
 };
 

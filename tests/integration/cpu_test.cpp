@@ -18,14 +18,6 @@ RunResult record(const std::vector<std::string>& args) {
   return run(argv);
 }
 
-std::string query(const std::string& db, const std::string& sql) {
-  RunResult r = run({hotline_bin(), "query", db, sql, "--csv"});
-  EXPECT_EQ(r.code, 0) << r.err;
-  // Drop the header row.
-  auto nl = r.out.find('\n');
-  return nl == std::string::npos ? "" : r.out.substr(nl + 1);
-}
-
 TEST(CpuLaunch, SingleThreadedHotLineIsFirst) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
@@ -73,7 +65,7 @@ TEST(CpuAttach, EveryThreadAppearsIncludingOneStartedAfterAttaching) {
     EXPECT_GT((*e)["samples"].get<int>(), 20) << marker;
   }
   // Three busy threads plus the main one are recorded with their tids.
-  std::string threads = query(db, "SELECT COUNT(DISTINCT tid) FROM cpu_samples");
+  std::string threads = query_value(db, "SELECT COUNT(DISTINCT tid) FROM cpu_samples");
   EXPECT_GE(std::stoi(threads), 3);
 }
 
@@ -98,8 +90,8 @@ TEST(CpuAttach, HotFunctionInSharedLibraryOfPie) {
   ASSERT_NE(caller, nullptr) << describe(top);
   EXPECT_GT((*caller)["total_pct"].get<double>(), 90.0);
   // The module is recorded with its build id.
-  std::string modules = query(db, "SELECT build_id FROM modules WHERE path LIKE '%libhot.so'");
-  EXPECT_GE(modules.size(), 40u) << modules;
+  std::string modules = query_value(db, "SELECT build_id FROM modules WHERE path LIKE '%libhot.so'");
+  EXPECT_EQ(modules.size(), 40u) << modules;  // hex SHA-1
 }
 
 TEST(CpuLaunch, InlinedFunctionAtItsOwnLineWithCallerInChain) {
@@ -120,12 +112,12 @@ TEST(CpuLaunch, InlinedFunctionAtItsOwnLineWithCallerInChain) {
   EXPECT_GT((*caller)["total_pct"].get<double>(), 90.0) << describe(top);
   // In the stored tree the inlined frame (inline_depth 1) hangs under its caller's frame
   // (depth 0) at the same address.
-  std::string chain = query(db,
+  std::string chain = query_value(db,
                             "SELECT pf.function, pf.line, cf.inline_depth FROM stacks c "
                             "JOIN frames cf ON cf.id = c.frame_id JOIN stacks p ON p.id = c.parent "
                             "JOIN frames pf ON pf.id = p.frame_id "
                             "WHERE cf.function = 'inlined_hot' AND p.location_id = c.location_id LIMIT 1");
-  EXPECT_EQ(chain, "outer_caller," + std::to_string(call) + ",1\n");
+  EXPECT_EQ(chain, "outer_caller," + std::to_string(call) + ",1");
 }
 
 TEST(CpuLaunch, ForkedAndExecedDescendantsAreProfiled) {
@@ -142,10 +134,10 @@ TEST(CpuLaunch, ForkedAndExecedDescendantsAreProfiled) {
   EXPECT_GT((*forked)["samples"].get<int>(), 50);
   EXPECT_GT((*execed)["samples"].get<int>(), 20);
   // The parent and its three children are in the processes table, linked to their parent.
-  std::string children = query(db, "SELECT COUNT(*) FROM processes WHERE parent_pid = "
+  std::string children = query_value(db, "SELECT COUNT(*) FROM processes WHERE parent_pid = "
                                    "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pids')");
-  EXPECT_EQ(children, "3\n");
-  std::string sampled = query(db, "SELECT COUNT(DISTINCT pid) FROM cpu_samples");
+  EXPECT_EQ(children, "3");
+  std::string sampled = query_value(db, "SELECT COUNT(DISTINCT pid) FROM cpu_samples");
   EXPECT_GE(std::stoi(sampled), 3);
 }
 
@@ -164,8 +156,8 @@ TEST(CpuAttach, TargetExitingMidRecordingEndsItWithItsSamples) {
   ASSERT_FALSE(top["entries"].empty());
   EXPECT_EQ(top["entries"][0]["line"], line_of("single.c", "SINGLE_HOT_LINE")) << describe(top);
   EXPECT_GT(top["total_samples"].get<int>(), 150);
-  std::string exited = query(db, "SELECT COUNT(*) FROM processes WHERE exit_ms IS NOT NULL");
-  EXPECT_EQ(exited, "1\n");
+  std::string exited = query_value(db, "SELECT COUNT(*) FROM processes WHERE exit_ms IS NOT NULL");
+  EXPECT_EQ(exited, "1");
 }
 
 TEST(CpuLaunch, KernelHeavyWorkShowsKernelFrames) {
@@ -175,17 +167,17 @@ TEST(CpuLaunch, KernelHeavyWorkShowsKernelFrames) {
   RunResult r = record({"--duration", "3s", "-o", db, "--", fixture("syscalls")});
   ASSERT_EQ(r.code, 0) << r.err;
   // Most samples end in kernel code, named from /proc/kallsyms.
-  std::string kernel_share = query(db,
+  std::string kernel_share = query_value(db,
                                    "SELECT SUM(s.count) * 100 / (SELECT SUM(count) FROM cpu_samples) "
                                    "FROM cpu_samples s JOIN stacks st ON st.id = s.stack_id "
                                    "JOIN frames f ON f.id = st.frame_id JOIN modules m ON m.id = f.module_id "
                                    "WHERE m.path = '[kernel]'");
   EXPECT_GT(std::stoi(kernel_share), 40) << kernel_share;
-  std::string named = query(db, "SELECT COUNT(DISTINCT f.function) FROM frames f JOIN modules m ON m.id = f.module_id "
+  std::string named = query_value(db, "SELECT COUNT(DISTINCT f.function) FROM frames f JOIN modules m ON m.id = f.module_id "
                                 "WHERE m.path = '[kernel]' AND f.function <> '[kernel]'");
   EXPECT_GT(std::stoi(named), 3) << "kernel frames are not named";
   // The write path is on the stack: a vfs or syscall entry function appears.
-  std::string write_path = query(db, "SELECT COUNT(*) FROM frames WHERE function LIKE '%vfs_write%' "
+  std::string write_path = query_value(db, "SELECT COUNT(*) FROM frames WHERE function LIKE '%vfs_write%' "
                                      "OR function LIKE '%sys_write%'");
   EXPECT_GT(std::stoi(write_path), 0);
 }

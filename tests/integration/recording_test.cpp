@@ -15,15 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string query_value(const std::string& db, const std::string& sql) {
-  RunResult r = run({hotline_bin(), "query", db, sql, "--csv"});
-  EXPECT_EQ(r.code, 0) << r.err;
-  auto nl = r.out.find('\n');
-  std::string v = nl == std::string::npos ? "" : r.out.substr(nl + 1);
-  while (!v.empty() && v.back() == '\n') v.pop_back();
-  return v;
-}
-
 TEST(RecordingFile, IsPrivateNeverOverwrittenNeverThroughASymlink) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;

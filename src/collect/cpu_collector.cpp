@@ -117,21 +117,38 @@ int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) 
 
 void CpuCollector::set_verbose(bool verbose) { g_libbpf_verbose = verbose; }
 
+namespace {
+// Smallest maps worth running with: below this a checkpoint loses most stacks.
+constexpr std::uint32_t kMinEntries = 1024;
+}  // namespace
+
 CpuCollector::CpuCollector(const Options& options) : options_(options) {
   libbpf_set_print(libbpf_log);
   libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-  skel_ = cpu_bpf::open();
-  if (skel_ == nullptr) throw bpf_error("cannot open the CPU sampler BPF object", errno);
-  bpf_map__set_max_entries(skel_->maps.targets, options.max_processes);
-  for (bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1}) {
-    bpf_map__set_max_entries(m, options.stack_entries);
+  // Stay under the memory budget before asking the kernel at all.
+  while (estimated_map_bytes() > options_.max_map_bytes && halve_maps()) {
   }
-  for (bpf_map* m : {skel_->maps.counts0, skel_->maps.counts1}) {
-    bpf_map__set_max_entries(m, options.count_entries);
-  }
-  if (int err = cpu_bpf::load(skel_); err != 0) {
+  // Map creation fails with ENOMEM (memory cgroup, vmalloc) or EPERM (RLIMIT_MEMLOCK on
+  // kernels before 5.11) when the maps are too big for this host: halve and retry.
+  while (true) {
+    skel_ = cpu_bpf::open();
+    if (skel_ == nullptr) throw bpf_error("cannot open the CPU sampler BPF object", errno);
+    bpf_map__set_max_entries(skel_->maps.targets, options_.max_processes);
+    for (bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1}) bpf_map__set_max_entries(m, options_.stack_entries);
+    for (bpf_map* m : {skel_->maps.counts0, skel_->maps.counts1}) bpf_map__set_max_entries(m, options_.count_entries);
+    const int err = cpu_bpf::load(skel_);
+    if (err == 0) break;
     cpu_bpf::destroy(skel_);
     skel_ = nullptr;
+    const bool memory = err == -ENOMEM || err == -EPERM || err == -E2BIG;
+    if (memory && halve_maps()) continue;
+    if (memory && halvings_ > 0) {
+      Error e = bpf_error(fmt::format("cannot create the CPU sampler's BPF maps even at {} entries", options_.stack_entries),
+                          err);
+      throw Error(e.code(), e.what(),
+                  "the memory limit for BPF maps is too low: raise the memory cgroup limit (memory.max) or, on "
+                  "kernels before 5.11, RLIMIT_MEMLOCK (ulimit -l); or run as root with CAP_BPF and CAP_PERFMON");
+    }
     throw bpf_error("cannot load the CPU sampler BPF programs", err);
   }
   events_ = ring_buffer__new(bpf_map__fd(skel_->maps.proc_events), handle_ringbuf_event, &on_event_, nullptr);
@@ -141,6 +158,21 @@ CpuCollector::CpuCollector(const Options& options) : options_(options) {
     skel_ = nullptr;
     throw bpf_error("cannot open the process event ring buffer", err);
   }
+}
+
+bool CpuCollector::halve_maps() {
+  if (options_.stack_entries / 2 < kMinEntries || options_.count_entries / 2 < kMinEntries) return false;
+  options_.stack_entries /= 2;
+  options_.count_entries /= 2;
+  ++halvings_;
+  return true;
+}
+
+std::uint64_t CpuCollector::estimated_map_bytes() const {
+  const std::uint64_t stack = sizeof(std::uint32_t) + HOTLINE_MAX_STACK_DEPTH * sizeof(std::uint64_t);
+  const std::uint64_t count = sizeof(hotline_cpu_key) + sizeof(std::uint64_t);
+  return 2 * (stack * options_.stack_entries + count * options_.count_entries) +
+         (sizeof(std::uint32_t) + 1) * options_.max_processes;
 }
 
 CpuCollector::~CpuCollector() {

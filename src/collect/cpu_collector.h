@@ -53,6 +53,9 @@ class CpuCollector {
     std::uint32_t max_processes = 4096;
     std::uint32_t stack_entries = 16384;
     std::uint32_t count_entries = 16384;
+    // Budget for all maps together; sizes are halved (down to a floor) to fit it, and again
+    // whenever the kernel refuses them for lack of memory.
+    std::uint64_t max_map_bytes = ~0ull;
   };
 
   // Loads the BPF object (CO-RE against the running kernel's BTF). Throws Error.
@@ -76,6 +79,9 @@ class CpuCollector {
   int cpu_count() const { return static_cast<int>(perf_fds_.size()); }
   // Bytes of kernel memory the maps may pin at most (their max_entries times entry sizes).
   std::uint64_t map_bytes() const;
+  // How many times the stack and count maps were halved to fit (0: as requested).
+  int map_halvings() const { return halvings_; }
+  const Options& options() const { return options_; }
 
  private:
   Options options_;
@@ -85,6 +91,10 @@ class CpuCollector {
   ring_buffer* events_ = nullptr;
   const std::function<void(const ProcEvent&)>* on_event_ = nullptr;  // set during poll_events
   std::uint64_t truncated_ = 0;
+  int halvings_ = 0;
+
+  bool halve_maps();
+  std::uint64_t estimated_map_bytes() const;
 };
 
 // Online CPU numbers from /sys/devices/system/cpu/online ("0-3,8").

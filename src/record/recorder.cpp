@@ -105,6 +105,12 @@ std::string create_output(const RecordOptions& options, const std::string& comm,
               "choose a name with -o");
 }
 
+std::uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return ~0ull;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+}
+
 struct PendingProcess {
   pid_t pid;
   std::optional<pid_t> parent;
@@ -345,9 +351,17 @@ int Session::run() {
   copts.max_processes = scale(copts.max_processes);
   copts.stack_entries = scale(copts.stack_entries);
   copts.count_entries = scale(copts.count_entries);
+  copts.max_map_bytes = physical_memory_bytes() / 8;  // never pin more than 1/8 of RAM
   CpuCollector::set_verbose(options_.verbose);
   collector_ = std::make_unique<CpuCollector>(copts);
   writer_->set_meta("map_bytes", std::to_string(collector_->map_bytes()));
+  writer_->set_meta("map_halvings", std::to_string(collector_->map_halvings()));
+  if (int h = collector_->map_halvings(); h > 0) {
+    warn(fmt::format("BPF maps reduced to 1/{} of the requested size ({} stacks, {:.1f} MiB) to fit the memory "
+                     "available: more stacks may be lost per checkpoint",
+                     1 << h, collector_->options().stack_entries,
+                     static_cast<double>(collector_->map_bytes()) / (1 << 20)));
+  }
 
   std::vector<pid_t> roots = options_.pids;
   if (command_) roots = {command_->pid()};

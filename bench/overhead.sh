@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Overhead on the profiled program: a fixed-work, CPU-bound fixture (tests/fixtures/work.c,
-# which times its own work) under no profiler, `hotline record` and `perf record -g`, at
+# which times its own work) under no profiler, `hotline record` (BPF sampler, and the
+# perf_event fallback as "fallback") and `perf record -g`, at
 # 99 Hz and 999 Hz. Paired rounds: every round runs each mode once, in a rotated order, and
 # each mode's time is divided by that round's baseline. Prints the median ratio per mode.
 #
@@ -20,13 +21,15 @@ run_mode() {
     none) "$FIXTURE" "$WORK" ;;
     hotline99) "$HOTLINE" record -q -f -F 99 -o "$tmp/h.db" -- "$FIXTURE" "$WORK" ;;
     hotline999) "$HOTLINE" record -q -f -F 999 -o "$tmp/h.db" -- "$FIXTURE" "$WORK" ;;
+    fallback99) "$HOTLINE" record -q -f -F 99 --cpu-backend perf -o "$tmp/h.db" -- "$FIXTURE" "$WORK" ;;
+    fallback999) "$HOTLINE" record -q -f -F 999 --cpu-backend perf -o "$tmp/h.db" -- "$FIXTURE" "$WORK" ;;
     perf99) "$PERF" record -q -g -F 99 -o "$tmp/p.data" -- "$FIXTURE" "$WORK" 2>/dev/null ;;
     perf999) "$PERF" record -q -g -F 999 -o "$tmp/p.data" -- "$FIXTURE" "$WORK" 2>/dev/null ;;
   esac
 }
 
-modes=(none hotline99 perf99 hotline999 perf999)
-[[ -n "$PERF" ]] || modes=(none hotline99 hotline999)
+modes=(none hotline99 fallback99 perf99 hotline999 fallback999 perf999)
+[[ -n "$PERF" ]] || modes=(none hotline99 fallback99 hotline999 fallback999)
 declare -A ratios
 for ((r = 0; r < ROUNDS; r++)); do
   declare -A t=()

@@ -116,6 +116,12 @@ int run(int argc, char** argv) {
   rec->add_option("--map-scale", ro.map_scale, "Multiply the BPF map sizes (more stacks per checkpoint, more memory)")
       ->check(CLI::Range(0.01, 64.0))
       ->capture_default_str();
+  rec->add_option("--cpu-backend", ro.cpu_backend,
+                  "How CPU samples are taken: bpf (BPF sampler), perf (perf_event callchains, no BPF: for "
+                  "callers without CAP_BPF), auto (bpf when possible, else perf, announced)")
+      ->check(CLI::IsMember({"auto", "bpf", "perf"}))
+      ->envname("HOTLINE_CPU_BACKEND")
+      ->capture_default_str();
   rec->add_option("command", ro.command, "Command to launch and profile, after --");
 
   // top

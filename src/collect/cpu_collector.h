@@ -1,5 +1,5 @@
 #pragma once
-// The CPU sampler: software cpu-clock perf events on every online CPU running the
+// The BPF CPU sampler: software cpu-clock perf events on every online CPU running the
 // `on_cpu_sample` BPF program, plus fork/exec/exit tracking of the target processes.
 // Owns the BPF skeleton, its links and perf event fds (RAII: destroying the collector
 // detaches everything; a killed hotline leaves nothing either, as all are fd-based).
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/cpu_source.h"
 #include "util/fd.h"
 
 struct cpu_bpf;
@@ -19,34 +20,7 @@ struct ring_buffer;
 
 namespace hotline {
 
-struct CpuSample {
-  pid_t pid = 0;
-  pid_t tid = 0;
-  std::string comm;
-  std::vector<std::uint64_t> user_ips;    // innermost first
-  std::vector<std::uint64_t> kernel_ips;  // innermost first; empty when the tick hit user mode
-  bool truncated = false;                 // a stack hit the depth limit
-  std::uint64_t count = 0;
-};
-
-struct CpuStats {
-  std::uint64_t samples = 0;
-  std::uint64_t user_stacks_lost = 0;
-  std::uint64_t kernel_stacks_lost = 0;
-  std::uint64_t counts_full = 0;
-  std::uint64_t events_lost = 0;
-  std::uint64_t targets_full = 0;
-  std::uint64_t truncated = 0;  // counted in user space while draining
-};
-
-struct ProcEvent {
-  enum Kind { fork = 1, exec = 2, exit = 3 } kind;
-  pid_t pid = 0;
-  pid_t parent = 0;
-  std::string comm;
-};
-
-class CpuCollector {
+class CpuCollector final : public CpuSource {
  public:
   struct Options {
     int frequency_hz = 99;
@@ -62,23 +36,23 @@ class CpuCollector {
   explicit CpuCollector(const Options& options);
   // Show libbpf's own warnings (off by default: hotline explains failures itself).
   static void set_verbose(bool verbose);
-  ~CpuCollector();
+  ~CpuCollector() override;
   CpuCollector(const CpuCollector&) = delete;
   CpuCollector& operator=(const CpuCollector&) = delete;
 
   // Starts tracking a process (and, from then on, the processes it forks).
-  void add_target(pid_t pid);
+  void add_target(pid_t pid) override;
   // Attaches the process-tracking programs and the per-CPU perf events.
-  void attach();
+  void attach() override;
 
   // Waits up to `timeout_ms` for process events and hands each to `on_event`.
-  void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event);
+  void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) override;
   // Flips the double buffer and returns everything sampled since the last drain.
-  std::vector<CpuSample> drain();
-  CpuStats stats() const;
-  int cpu_count() const { return static_cast<int>(perf_fds_.size()); }
+  std::vector<CpuSample> drain() override;
+  CpuStats stats() const override;
+  int cpu_count() const override { return static_cast<int>(perf_fds_.size()); }
   // Bytes of kernel memory the maps may pin at most (their max_entries times entry sizes).
-  std::uint64_t map_bytes() const;
+  std::uint64_t map_bytes() const override;
   // How many times the stack and count maps were halved to fit (0: as requested).
   int map_halvings() const { return halvings_; }
   const Options& options() const { return options_; }
@@ -96,8 +70,5 @@ class CpuCollector {
   bool halve_maps();
   std::uint64_t estimated_map_bytes() const;
 };
-
-// Online CPU numbers from /sys/devices/system/cpu/online ("0-3,8").
-std::vector<int> online_cpus();
 
 }  // namespace hotline

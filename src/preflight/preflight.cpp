@@ -168,32 +168,143 @@ std::vector<Check> evaluate(const HostFacts& f) {
                   f.in_initial_pid_namespace ? ", host PID namespace" : ", own PID namespace"),
       "seeing and naming every process by its host pid",
       "run hotline on the host (or with the host PID namespace) to profile processes of other containers");
+  // The outcome of all the above for CPU recording.
+  std::string sampler_value, sampler_remedy;
+  CheckStatus sampler_status = CheckStatus::ok;
+  try {
+    BackendChoice choice = choose_cpu_backend(f, "auto");
+    if (choice.backend == CpuBackend::bpf) {
+      sampler_value = "BPF sampler";
+    } else {
+      sampler_status = CheckStatus::degraded;
+      sampler_value = choice.kernel_frames ? "perf_event callchains (fallback)"
+                                           : "perf_event callchains (fallback), user mode only";
+      sampler_remedy = choice.fallback_note;
+    }
+  } catch (const Error& e) {
+    sampler_status = CheckStatus::missing;
+    sampler_value = "none";
+    sampler_remedy = fmt::format("{}: {}", e.what(), e.remedy());
+  }
+  add("CPU sampler", sampler_status, sampler_value, "CPU profiles (hotline record)", sampler_remedy);
   return out;
 }
 
-bool can_record_cpu(const HostFacts& f) {
-  return f.btf && f.can_load_bpf() && f.perf_software_events && (!f.lockdown || *f.lockdown != "confidentiality");
+bool can_use_bpf_sampler(const HostFacts& f) {
+  return f.btf && f.can_load_bpf() && f.perf_software_events && f.in_initial_pid_namespace &&
+         (!f.lockdown || *f.lockdown != "confidentiality");
 }
 
-void require_recording_possible(const HostFacts& f) {
+bool can_use_perf_sampler(const HostFacts& f) {
+  const bool perfmon = f.has(Capability::perfmon) || f.has(Capability::sys_admin);
+  // Debian and Android kernels read 3 as "no perf events without CAP_PERFMON".
+  const bool paranoid_allows = !f.perf_event_paranoid || *f.perf_event_paranoid <= 2;
+  return f.perf_software_events && (perfmon || paranoid_allows);
+}
+
+bool can_record_cpu(const HostFacts& f) {
+  try {
+    choose_cpu_backend(f, "auto");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+namespace {
+
+std::string missing_bpf_caps(const HostFacts& f) {
+  std::string missing;
+  if (!f.has(Capability::bpf)) missing += "CAP_BPF";
+  if (!f.has(Capability::perfmon)) missing += std::string(missing.empty() ? "" : " and ") + "CAP_PERFMON";
+  return missing;
+}
+
+[[noreturn]] void refuse_bpf(const HostFacts& f) {
   if (!f.btf) {
     throw Error(ExitCode::permission,
                 fmt::format("no kernel BTF at {}: hotline will not load BPF programs it cannot relocate to this kernel",
                             f.btf_path),
-                "use a kernel built with CONFIG_DEBUG_INFO_BTF=y; run 'hotline doctor' for every check");
-  }
-  if (!f.can_load_bpf()) {
-    std::string missing;
-    if (!f.has(Capability::bpf)) missing += "CAP_BPF";
-    if (!f.has(Capability::perfmon)) missing += std::string(missing.empty() ? "" : " and ") + "CAP_PERFMON";
-    throw Error(ExitCode::permission, fmt::format("recording needs {} (or root)", missing),
-                fmt::format("run as root, or grant the capabilities: {}", kSetcap));
+                "use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or record without BPF: --cpu-backend=perf; "
+                "run 'hotline doctor' for every check");
   }
   if (f.lockdown && *f.lockdown == "confidentiality") {
     throw Error(ExitCode::permission, "kernel lockdown (confidentiality) forbids BPF tracing programs",
-                "boot without lockdown=confidentiality to profile with hotline");
+                "boot without lockdown=confidentiality, or record without BPF: --cpu-backend=perf");
   }
+  if (!f.in_initial_pid_namespace) {
+    throw Error(ExitCode::permission,
+                "hotline runs in its own PID namespace: the BPF sampler reports host pids, which are not visible here",
+                "run hotline in the host PID namespace (docker run --pid=host), or use --cpu-backend=perf");
+  }
+  if (!f.perf_software_events) {
+    throw Error(ExitCode::permission, "cpu-clock perf events cannot be opened here",
+                "check kernel.perf_event_paranoid and CAP_PERFMON: run 'hotline doctor'");
+  }
+  throw Error(ExitCode::permission, fmt::format("the BPF sampler needs {} (or root)", missing_bpf_caps(f)),
+              fmt::format("run as root, or grant the capabilities: {}", kSetcap));
 }
+
+[[noreturn]] void refuse_perf(const HostFacts& f) {
+  const std::string paranoid = f.perf_event_paranoid ? std::to_string(*f.perf_event_paranoid) : "unknown";
+  if (f.can_load_bpf() || f.root) {
+    throw Error(ExitCode::permission, "cpu-clock perf events cannot be opened here",
+                "run 'hotline doctor' for every check");
+  }
+  throw Error(ExitCode::permission,
+              fmt::format("recording needs {} (or root) for the BPF sampler, or perf events for the fallback, which "
+                          "kernel.perf_event_paranoid={} forbids without CAP_PERFMON",
+                          missing_bpf_caps(f), paranoid),
+              fmt::format("grant the capabilities: {}; or allow perf events on your own processes: "
+                          "sudo sysctl kernel.perf_event_paranoid=2",
+                          kSetcap));
+}
+
+}  // namespace
+
+BackendChoice choose_cpu_backend(const HostFacts& f, const std::string& requested) {
+  const bool perfmon = f.has(Capability::perfmon) || f.has(Capability::sys_admin);
+  BackendChoice perf;
+  perf.backend = CpuBackend::perf;
+  perf.kernel_frames = perfmon || (f.perf_event_paranoid && *f.perf_event_paranoid <= 1);
+  const std::string kernel_loss = perf.kernel_frames ? "" : ", time spent in the kernel is not sampled";
+  if (requested == "bpf") {
+    if (!can_use_bpf_sampler(f)) refuse_bpf(f);
+    return {};
+  }
+  if (requested == "perf") {
+    if (!can_use_perf_sampler(f)) refuse_perf(f);
+    perf.fallback_note = fmt::format("CPU sampling through perf_event callchains, without BPF (--cpu-backend=perf){}",
+                                     kernel_loss);
+    return perf;
+  }
+  if (can_use_bpf_sampler(f)) return {};
+  // Refusals that a fallback must not paper over: a missing BTF is a broken or unusual
+  // kernel the user should know about (they may still choose --cpu-backend=perf).
+  if (!f.btf) refuse_bpf(f);
+  if (!can_use_perf_sampler(f)) {
+    if (f.can_load_bpf()) refuse_bpf(f);
+    refuse_perf(f);
+  }
+  std::string why;
+  if (!f.in_initial_pid_namespace) {
+    why = "hotline runs in its own PID namespace, where the BPF sampler's host pids are not visible";
+  } else if (f.lockdown && *f.lockdown == "confidentiality") {
+    why = "kernel lockdown (confidentiality) forbids BPF tracing programs";
+  } else {
+    why = fmt::format("without {}", missing_bpf_caps(f));
+  }
+  const bool any_process = f.root || f.has(Capability::sys_ptrace);
+  perf.fallback_note = fmt::format(
+      "{}: CPU sampling falls back to perf_event callchains{}, without BPF{}; heap profiling of running processes "
+      "is unavailable. For the BPF sampler: {}",
+      why, any_process ? "" : " of your own processes", kernel_loss,
+      f.in_initial_pid_namespace ? "run as root, or " + std::string(kSetcap)
+                                 : std::string("run hotline in the host PID namespace"));
+  return perf;
+}
+
+void require_recording_possible(const HostFacts& f) { choose_cpu_backend(f, "auto"); }
 
 void require_may_profile(const HostFacts& f, pid_t pid) {
   if (f.root || f.has(Capability::sys_ptrace)) return;

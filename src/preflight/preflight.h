@@ -57,6 +57,29 @@ std::vector<Check> evaluate(const HostFacts& facts);
 // CPU recording is possible (doctor's exit status).
 bool can_record_cpu(const HostFacts& facts);
 
+// How CPU samples are taken.
+enum class CpuBackend {
+  bpf,   // the BPF sampler: every CPU, in-kernel filtering and counting, kernel frames
+  perf,  // perf_event callchains per target thread, counted in user space (no BPF)
+};
+
+struct BackendChoice {
+  CpuBackend backend = CpuBackend::bpf;
+  bool kernel_frames = true;  // perf: kernel mode is sampled and unwound
+  std::string fallback_note;  // why the fallback, what is lost, how to get it back ("" for bpf)
+};
+
+// The BPF sampler is usable: BTF, CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN), no lockdown
+// forbidding it, and hotline sees host pids (initial PID namespace), as BPF reports them.
+bool can_use_bpf_sampler(const HostFacts& facts);
+// Perf events on the caller's own processes: perf_event_paranoid <= 2 or CAP_PERFMON.
+bool can_use_perf_sampler(const HostFacts& facts);
+
+// `requested` is "auto", "bpf" or "perf". Throws Error(permission) with the remedy when
+// that way of recording is impossible here; "auto" takes the BPF sampler when it can, else
+// the perf fallback, except without BTF (refused: the remedy names --cpu-backend=perf).
+BackendChoice choose_cpu_backend(const HostFacts& facts, const std::string& requested);
+
 // Throws Error(permission) with the remedy when `record` cannot work at all here.
 void require_recording_possible(const HostFacts& facts);
 

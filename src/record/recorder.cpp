@@ -1,6 +1,7 @@
 #include "record/recorder.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "collect/cpu_collector.h"
+#include "collect/perf_collector.h"
 #include "preflight/preflight.h"
 #include "preflight/sensitive.h"
 #include "store/writer.h"
@@ -111,6 +113,20 @@ std::uint64_t physical_memory_bytes() {
   return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
 }
 
+// A target in another PID namespace (a container) is profiled by its host pid; say how the
+// two relate, since the container's own tools show the other number.
+void warn_if_other_pid_namespace(pid_t pid) {
+  struct stat mine {}, theirs {};
+  if (::stat("/proc/self/ns/pid", &mine) != 0 || ::stat(fmt::format("/proc/{}/ns/pid", pid).c_str(), &theirs) != 0 ||
+      mine.st_ino == theirs.st_ino) {
+    return;
+  }
+  const pid_t inner = read_namespace_pid(pid).value_or(pid);
+  warn(fmt::format("process {} runs in another PID namespace (a container?) where it is pid {}: the recording names "
+                   "it and its children by host pid; files are read through /proc/{}/root",
+                   pid, inner, pid));
+}
+
 struct PendingProcess {
   pid_t pid;
   std::optional<pid_t> parent;
@@ -138,7 +154,7 @@ class Session {
   const RecordOptions& options_;
   Clock::time_point start_;
   std::unique_ptr<RecordingWriter> writer_;
-  std::unique_ptr<CpuCollector> collector_;
+  std::unique_ptr<CpuSource> collector_;
   std::unique_ptr<LaunchedCommand> command_;
   Symbolizer symbolizer_;
   std::set<pid_t> alive_;
@@ -301,7 +317,7 @@ int Session::run() {
   }
   // Before touching the kernel or the targets: may we, here, at all, and on these pids?
   const HostFacts facts = gather_host_facts();
-  require_recording_possible(facts);
+  const BackendChoice backend = choose_cpu_backend(facts, options_.cpu_backend);
   for (pid_t pid : options_.pids) require_may_profile(facts, pid);
   std::string exe_for_check;
   if (!options_.command.empty()) {
@@ -343,30 +359,39 @@ int Session::run() {
     g_launched_pid.store(command_->pid());
   }
 
-  CpuCollector::Options copts;
-  copts.frequency_hz = options_.cpu_freq_hz;
-  auto scale = [&](std::uint32_t n) {
-    return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 64.0, 16.0 * 1024 * 1024));
-  };
-  copts.max_processes = scale(copts.max_processes);
-  copts.stack_entries = scale(copts.stack_entries);
-  copts.count_entries = scale(copts.count_entries);
-  copts.max_map_bytes = physical_memory_bytes() / 8;  // never pin more than 1/8 of RAM
-  CpuCollector::set_verbose(options_.verbose);
-  collector_ = std::make_unique<CpuCollector>(copts);
-  writer_->set_meta("map_bytes", std::to_string(collector_->map_bytes()));
-  writer_->set_meta("map_halvings", std::to_string(collector_->map_halvings()));
-  if (int h = collector_->map_halvings(); h > 0) {
-    warn(fmt::format("BPF maps reduced to 1/{} of the requested size ({} stacks, {:.1f} MiB) to fit the memory "
-                     "available: more stacks may be lost per checkpoint",
-                     1 << h, collector_->options().stack_entries,
-                     static_cast<double>(collector_->map_bytes()) / (1 << 20)));
+  if (!backend.fallback_note.empty()) warn(backend.fallback_note);  // even with --quiet: data is missing
+  writer_->set_meta("cpu_backend", backend.backend == CpuBackend::bpf ? "bpf" : "perf");
+  if (backend.backend == CpuBackend::bpf) {
+    CpuCollector::Options copts;
+    copts.frequency_hz = options_.cpu_freq_hz;
+    auto scale = [&](std::uint32_t n) {
+      return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 64.0, 16.0 * 1024 * 1024));
+    };
+    copts.max_processes = scale(copts.max_processes);
+    copts.stack_entries = scale(copts.stack_entries);
+    copts.count_entries = scale(copts.count_entries);
+    copts.max_map_bytes = physical_memory_bytes() / 8;  // never pin more than 1/8 of RAM
+    CpuCollector::set_verbose(options_.verbose);
+    auto bpf = std::make_unique<CpuCollector>(copts);
+    writer_->set_meta("map_halvings", std::to_string(bpf->map_halvings()));
+    if (int h = bpf->map_halvings(); h > 0) {
+      warn(fmt::format("BPF maps reduced to 1/{} of the requested size ({} stacks, {:.1f} MiB) to fit the memory "
+                       "available: more stacks may be lost per checkpoint",
+                       1 << h, bpf->options().stack_entries, static_cast<double>(bpf->map_bytes()) / (1 << 20)));
+    }
+    collector_ = std::move(bpf);
+  } else {
+    PerfCollector::Options popts;
+    popts.frequency_hz = options_.cpu_freq_hz;
+    popts.kernel = backend.kernel_frames;
+    collector_ = std::make_unique<PerfCollector>(popts);
   }
 
   std::vector<pid_t> roots = options_.pids;
   if (command_) roots = {command_->pid()};
   collector_->attach();
   for (pid_t pid : roots) {
+    warn_if_other_pid_namespace(pid);
     collector_->add_target(pid);
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
@@ -374,11 +399,14 @@ int Session::run() {
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
   writer_->set_meta("pids", pid_list);
+  writer_->set_meta("map_bytes", std::to_string(collector_->map_bytes()));
   writer_->set_meta("exe", exe_for_check);
   if (command_) writer_->set_meta("command", options_.command[0]);
   if (options_.verbose) {
-    info(fmt::format("sampling {} CPUs at {} Hz; BPF maps up to {:.1f} MiB", collector_->cpu_count(),
-                     options_.cpu_freq_hz, static_cast<double>(collector_->map_bytes()) / (1 << 20)));
+    info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory up to {:.1f} MiB", collector_->cpu_count(),
+                     options_.cpu_freq_hz,
+                     backend.backend == CpuBackend::bpf ? "BPF sampler (maps)" : "perf_event sampler (ring buffers)",
+                     static_cast<double>(collector_->map_bytes()) / (1 << 20)));
   }
   if (command_) {
     command_->start();

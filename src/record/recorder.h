@@ -19,6 +19,7 @@ struct RecordOptions {
   std::string output;      // -o FILE; "" = default name
   std::string output_dir;  // HOTLINE_OUTPUT_DIR; "" = current directory
   double map_scale = 1.0;
+  std::string cpu_backend = "auto";  // auto | bpf | perf
   bool force = false;
   bool quiet = false;
   bool verbose = false;

@@ -54,27 +54,38 @@ TEST(Boundary, BpfProgramsCallOnlyAllowedHelpers) {
 
 TEST(Boundary, PerfEventsNeverCopyUserRegistersOrStack) {
   HOTLINE_REQUIRE_ROOT();
-  TempDir dir;
-  std::string log = dir.file("perf_events.log");
-  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("x.db"), "--", fixture("single")}, 60s,
-                    {{"LD_PRELOAD", fixture("perf_attr_spy.so")}, {"HOTLINE_SPY_LOG", log}});
-  ASSERT_EQ(r.code, 0) << r.err;
-  std::ifstream in(log);
-  std::string line;
-  int opened = 0;
-  while (std::getline(in, line)) {
-    ++opened;
-    std::istringstream fields(line);
-    std::string type, config, sample_type, regs, stack;
-    fields >> type >> config >> sample_type >> regs >> stack;
-    unsigned long long bits = std::stoull(sample_type.substr(sample_type.find('=') + 1));
-    EXPECT_EQ(bits & PERF_SAMPLE_STACK_USER, 0u) << line;
-    EXPECT_EQ(bits & PERF_SAMPLE_REGS_USER, 0u) << line;
-    EXPECT_EQ(regs, "sample_regs_user=0") << line;
-    EXPECT_EQ(stack, "sample_stack_user=0") << line;
+  // Both samplers: the BPF one (events carry no sample data at all) and the perf fallback
+  // (kernel-unwound callchains and thread ids, nothing else).
+  for (const std::string backend : {"bpf", "perf"}) {
+    SCOPED_TRACE(backend);
+    TempDir dir;
+    std::string log = dir.file("perf_events.log");
+    RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "--cpu-backend", backend, "-o", dir.file("x.db"),
+                       "--", fixture("single")},
+                      60s, {{"LD_PRELOAD", fixture("perf_attr_spy.so")}, {"HOTLINE_SPY_LOG", log}});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::ifstream in(log);
+    std::string line;
+    int opened = 0, callchains = 0;
+    while (std::getline(in, line)) {
+      ++opened;
+      std::istringstream fields(line);
+      std::string type, config, sample_type, regs, stack;
+      fields >> type >> config >> sample_type >> regs >> stack;
+      unsigned long long bits = std::stoull(sample_type.substr(sample_type.find('=') + 1));
+      EXPECT_EQ(bits & PERF_SAMPLE_STACK_USER, 0u) << line;
+      EXPECT_EQ(bits & PERF_SAMPLE_REGS_USER, 0u) << line;
+      EXPECT_EQ(bits & ~static_cast<unsigned long long>(PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN), 0u)
+          << "only thread ids and instruction pointers: " << line;
+      EXPECT_EQ(regs, "sample_regs_user=0") << line;
+      EXPECT_EQ(stack, "sample_stack_user=0") << line;
+      callchains += (bits & PERF_SAMPLE_CALLCHAIN) != 0;
+    }
+    // One cpu-clock event per CPU at least: proves the spy saw hotline's calls.
+    EXPECT_GE(opened, static_cast<int>(std::thread::hardware_concurrency())) << "spy log: " << log;
+    if (backend == "perf") EXPECT_GE(callchains, 1) << "the fallback's events were seen";
+    if (backend == "bpf") EXPECT_EQ(callchains, 0);
   }
-  // One cpu-clock event per CPU at least: proves the spy saw hotline's calls.
-  EXPECT_GE(opened, static_cast<int>(std::thread::hardware_concurrency())) << "spy log: " << log;
 }
 
 }  // namespace

@@ -12,18 +12,30 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Every CPU test runs with both samplers: the BPF one, and the perf_event callchain
+// fallback for callers without CAP_BPF (chosen through HOTLINE_CPU_BACKEND, which every
+// hotline started by the test inherits).
+class Backend : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { ::setenv("HOTLINE_CPU_BACKEND", GetParam().c_str(), 1); }
+  void TearDown() override { ::unsetenv("HOTLINE_CPU_BACKEND"); }
+};
+class CpuLaunch : public Backend {};
+class CpuAttach : public Backend {};
+
 RunResult record(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {hotline_bin(), "record", "--quiet"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv);
 }
 
-TEST(CpuLaunch, SingleThreadedHotLineIsFirst) {
+TEST_P(CpuLaunch, SingleThreadedHotLineIsFirst) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("single.db");
   RunResult r = record({"--duration", "3s", "-o", db, "--", fixture("single")});
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'cpu_backend'"), GetParam());
   auto top = top_json(db);
   ASSERT_FALSE(top["entries"].empty()) << describe(top);
   const auto& first = top["entries"][0];
@@ -43,7 +55,7 @@ TEST(CpuLaunch, SingleThreadedHotLineIsFirst) {
   EXPECT_TRUE(main_seen);
 }
 
-TEST(CpuAttach, EveryThreadAppearsIncludingOneStartedAfterAttaching) {
+TEST_P(CpuAttach, EveryThreadAppearsIncludingOneStartedAfterAttaching) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("threads.db");
@@ -69,7 +81,7 @@ TEST(CpuAttach, EveryThreadAppearsIncludingOneStartedAfterAttaching) {
   EXPECT_GE(std::stoi(threads), 3);
 }
 
-TEST(CpuAttach, HotFunctionInSharedLibraryOfPie) {
+TEST_P(CpuAttach, HotFunctionInSharedLibraryOfPie) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("pie.db");
@@ -94,7 +106,7 @@ TEST(CpuAttach, HotFunctionInSharedLibraryOfPie) {
   EXPECT_EQ(modules.size(), 40u) << modules;  // hex SHA-1
 }
 
-TEST(CpuLaunch, InlinedFunctionAtItsOwnLineWithCallerInChain) {
+TEST_P(CpuLaunch, InlinedFunctionAtItsOwnLineWithCallerInChain) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("inline.db");
@@ -120,7 +132,7 @@ TEST(CpuLaunch, InlinedFunctionAtItsOwnLineWithCallerInChain) {
   EXPECT_EQ(chain, "outer_caller," + std::to_string(call) + ",1");
 }
 
-TEST(CpuLaunch, ForkedAndExecedDescendantsAreProfiled) {
+TEST_P(CpuLaunch, ForkedAndExecedDescendantsAreProfiled) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("forker.db");
@@ -141,7 +153,7 @@ TEST(CpuLaunch, ForkedAndExecedDescendantsAreProfiled) {
   EXPECT_GE(std::stoi(sampled), 3);
 }
 
-TEST(CpuAttach, TargetExitingMidRecordingEndsItWithItsSamples) {
+TEST_P(CpuAttach, TargetExitingMidRecordingEndsItWithItsSamples) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("exit.db");
@@ -160,7 +172,7 @@ TEST(CpuAttach, TargetExitingMidRecordingEndsItWithItsSamples) {
   EXPECT_EQ(exited, "1");
 }
 
-TEST(CpuLaunch, KernelHeavyWorkShowsKernelFrames) {
+TEST_P(CpuLaunch, KernelHeavyWorkShowsKernelFrames) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("syscalls.db");
@@ -188,7 +200,7 @@ TEST(CpuLaunch, KernelHeavyWorkShowsKernelFrames) {
 namespace hotline::test {
 namespace {
 
-TEST(CpuLaunch, JitCodeIsNamedFromItsPerfMap) {
+TEST_P(CpuLaunch, JitCodeIsNamedFromItsPerfMap) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("jit.db");
@@ -202,7 +214,7 @@ TEST(CpuLaunch, JitCodeIsNamedFromItsPerfMap) {
   EXPECT_GT(top["entries"][0]["self_pct"].get<double>(), 80.0);
 }
 
-TEST(CpuLaunch, VdsoFramesAreNamed) {
+TEST_P(CpuLaunch, VdsoFramesAreNamed) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("vdso.db");
@@ -223,6 +235,11 @@ TEST(CpuLaunch, VdsoFramesAreNamed) {
   std::string first = top["entries"][0]["function"];
   EXPECT_TRUE(first == "[vdso]" || first == "__vdso_clock_gettime") << describe(top);
 }
+
+INSTANTIATE_TEST_SUITE_P(Samplers, CpuLaunch, ::testing::Values("bpf", "perf"),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Samplers, CpuAttach, ::testing::Values("bpf", "perf"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace hotline::test

@@ -79,29 +79,67 @@ TEST(Doctor, HiddenBtfMakesRecordingImpossible) {
   EXPECT_EQ(r.code, 4) << r.err;
   EXPECT_NE(r.err.find("BTF"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.db"))) << "refused before creating anything";
+  EXPECT_NE(r.err.find("--cpu-backend=perf"), std::string::npos) << "the way out is named: " << r.err;
+  // ... and taking it records without loading any BPF.
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "--cpu-backend", "perf", "-o", dir.file("y.db"), "--",
+           fixture("single")},
+          60s, {{"HOTLINE_TEST_BTF_PATH", "/nonexistent/vmlinux"}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(query_value(dir.file("y.db"), "SELECT value FROM meta WHERE key = 'cpu_backend'"), "perf");
 }
+
+// Sets a kernel sysctl for the scope of a test and restores it.
+class SysctlGuard {
+ public:
+  SysctlGuard(std::string name, const std::string& value) : name_(std::move(name)), before_(read_sysctl(name_)) {
+    std::ofstream("/proc/sys/kernel/" + name_) << value;
+  }
+  ~SysctlGuard() { std::ofstream("/proc/sys/kernel/" + name_) << before_; }
+  SysctlGuard(const SysctlGuard&) = delete;
+  SysctlGuard& operator=(const SysctlGuard&) = delete;
+
+ private:
+  std::string name_, before_;
+};
 
 TEST(Doctor, UnprivilegedUserIsToldWhatIsMissing) {
   HOTLINE_REQUIRE_ROOT();
+  SysctlGuard paranoid("perf_event_paranoid", "2");
   int code = -1;
   auto d = doctor_json({}, &code, "nobody");
-  EXPECT_EQ(code, 4);
+  EXPECT_EQ(code, 0) << "the perf fallback records CPU profiles of one's own processes";
   EXPECT_FALSE(d["root"].get<bool>());
   EXPECT_EQ((*check(d, "CAP_BPF"))["status"], "missing");
   EXPECT_NE((*check(d, "CAP_BPF"))["remedy"].get<std::string>().find("setcap"), std::string::npos);
+  EXPECT_EQ((*check(d, "CPU sampler"))["status"], "degraded");
+  EXPECT_NE((*check(d, "CPU sampler"))["value"].get<std::string>().find("perf_event callchains"), std::string::npos);
 }
 
-// A copy of hotline with only cap_bpf,cap_perfmon, run as nobody: the least-privilege setup.
-class LeastPrivilege : public ::testing::Test {
+TEST(Doctor, RaisedParanoiaLeavesAnUnprivilegedUserNothing) {
+  HOTLINE_REQUIRE_ROOT();
+  SysctlGuard paranoid("perf_event_paranoid", "3");
+  int code = -1;
+  auto d = doctor_json({}, &code, "nobody");
+  EXPECT_EQ(code, 4);
+  EXPECT_FALSE(d["can_record_cpu"].get<bool>());
+  EXPECT_EQ((*check(d, "CPU sampler"))["status"], "missing");
+  EXPECT_EQ((*check(d, "perf_event_paranoid"))["value"], "3");
+}
+
+// A copy of hotline run as nobody, with the given file capabilities (none: a plain user).
+class UnprivilegedCopy : public ::testing::Test {
  protected:
+  explicit UnprivilegedCopy(std::string caps) : caps_(std::move(caps)) {}
   void SetUp() override {
     if (!is_root()) return;
     ::chmod(dir_.path().c_str(), 0777);
     binary_ = dir_.file("hotline");
     std::filesystem::copy_file(hotline_bin(), binary_);
     ::chmod(binary_.c_str(), 0755);
-    RunResult r = run({"/usr/sbin/setcap", "cap_bpf,cap_perfmon+ep", binary_});
-    ASSERT_EQ(r.code, 0) << r.err;
+    if (!caps_.empty()) {
+      RunResult r = run({"/usr/sbin/setcap", caps_, binary_});
+      ASSERT_EQ(r.code, 0) << r.err;
+    }
   }
   RunResult as_nobody(std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/sbin/runuser", "-u", "nobody", "--", binary_};
@@ -110,7 +148,70 @@ class LeastPrivilege : public ::testing::Test {
   }
   TempDir dir_;
   std::string binary_;
+  std::string caps_;
 };
+
+// Only cap_bpf,cap_perfmon: the least-privilege setup for the BPF sampler.
+class LeastPrivilege : public UnprivilegedCopy {
+ protected:
+  LeastPrivilege() : UnprivilegedCopy("cap_bpf,cap_perfmon+ep") {}
+};
+
+// No capabilities at all: the perf_event fallback, own processes only.
+class NoCapabilities : public UnprivilegedCopy {
+ protected:
+  NoCapabilities() : UnprivilegedCopy("") {}
+};
+
+TEST_F(NoCapabilities, OwnProcessIsProfiledThroughThePerfFallback) {
+  HOTLINE_REQUIRE_ROOT();
+  SysctlGuard paranoid("perf_event_paranoid", "2");
+  std::string db = dir_.file("own.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "2s", "-o", db, "--", fixture("single")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Announced even with -q: what is lost and how to get it back.
+  EXPECT_NE(r.err.find("falls back to perf_event callchains"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("time spent in the kernel is not sampled"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("setcap cap_perfmon,cap_bpf"), std::string::npos) << r.err;
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'cpu_backend'"), "perf");
+  auto top = top_json(db);
+  ASSERT_FALSE(top["entries"].empty());
+  EXPECT_EQ(top["entries"][0]["line"], line_of("single.c", "SINGLE_HOT_LINE")) << describe(top);
+  EXPECT_GT(top["total_samples"].get<int>(), 100);
+  struct stat st {};
+  ASSERT_EQ(::stat(db.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // Asking for the BPF sampler explicitly is refused, naming the capabilities.
+  r = as_nobody({"record", "-q", "-d", "1s", "--cpu-backend", "bpf", "-o", dir_.file("bpf.db"), "--",
+                 fixture("single")});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("CAP_BPF"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("bpf.db")));
+}
+
+TEST_F(NoCapabilities, RaisedParanoiaIsRefusedWithTheSysctlRemedy) {
+  HOTLINE_REQUIRE_ROOT();
+  SysctlGuard paranoid("perf_event_paranoid", "3");
+  std::string db = dir_.file("refused.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "1s", "-o", db, "--", fixture("single")});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("perf_event_paranoid=3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sudo sysctl kernel.perf_event_paranoid=2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("setcap cap_perfmon,cap_bpf"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db)) << "refused before creating anything or starting the command";
+}
+
+TEST_F(NoCapabilities, AnotherUsersProcessIsRefusedBeforeAnythingAttaches) {
+  HOTLINE_REQUIRE_ROOT();
+  Child roots({fixture("single")});
+  std::this_thread::sleep_for(100ms);
+  std::string db = dir_.file("theirs.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "1s", "-o", db, "--pid", std::to_string(roots.pid())});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("another user"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
 
 TEST_F(LeastPrivilege, OwnProcessIsProfiledWithItsHotLine) {
   HOTLINE_REQUIRE_ROOT();

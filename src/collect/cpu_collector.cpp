@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "cpu.skel.h"
+#include "skeletons.h"
 #include "hotline_abi.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -131,14 +132,14 @@ CpuCollector::CpuCollector(const Options& options) : options_(options) {
   // Map creation fails with ENOMEM (memory cgroup, vmalloc) or EPERM (RLIMIT_MEMLOCK on
   // kernels before 5.11) when the maps are too big for this host: halve and retry.
   while (true) {
-    skel_ = cpu_bpf::open();
+    skel_ = skeleton::open_cpu();
     if (skel_ == nullptr) throw bpf_error("cannot open the CPU sampler BPF object", errno);
     bpf_map__set_max_entries(skel_->maps.targets, options_.max_processes);
     for (bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1}) bpf_map__set_max_entries(m, options_.stack_entries);
     for (bpf_map* m : {skel_->maps.counts0, skel_->maps.counts1}) bpf_map__set_max_entries(m, options_.count_entries);
-    const int err = cpu_bpf::load(skel_);
+    const int err = skeleton::load_cpu(skel_);
     if (err == 0) break;
-    cpu_bpf::destroy(skel_);
+    skeleton::destroy_cpu(skel_);
     skel_ = nullptr;
     const bool memory = err == -ENOMEM || err == -EPERM || err == -E2BIG;
     if (memory && halve_maps()) continue;
@@ -154,7 +155,7 @@ CpuCollector::CpuCollector(const Options& options) : options_(options) {
   events_ = ring_buffer__new(bpf_map__fd(skel_->maps.proc_events), handle_ringbuf_event, &on_event_, nullptr);
   if (events_ == nullptr) {
     int err = errno;
-    cpu_bpf::destroy(skel_);
+    skeleton::destroy_cpu(skel_);
     skel_ = nullptr;
     throw bpf_error("cannot open the process event ring buffer", err);
   }
@@ -179,7 +180,7 @@ CpuCollector::~CpuCollector() {
   for (bpf_link* link : links_) bpf_link__destroy(link);
   perf_fds_.clear();
   if (events_) ring_buffer__free(events_);
-  if (skel_) cpu_bpf::destroy(skel_);
+  if (skel_) skeleton::destroy_cpu(skel_);
 }
 
 void CpuCollector::add_target(pid_t pid) {

@@ -7,6 +7,8 @@
  * stable ABI. */
 #ifndef HOTLINE_CORE_TYPES_H
 #define HOTLINE_CORE_TYPES_H
+/* Stands in for vmlinux.h: bpf_tracing.h then uses the kernel's pt_regs field names. */
+#define __VMLINUX_H__
 
 #include <linux/types.h>
 #include <linux/bpf.h>

@@ -47,4 +47,34 @@ struct hotline_proc_event {
 	char comm[HOTLINE_COMM_LEN];
 };
 
+/* ---- Heap (exact mode): uprobes on the allocator entry points of tracked processes. ---- */
+
+/* Where an allocation was made: the user stack at the allocator's entry (frame 0 is inside
+ * the allocator) and the return address into the allocator's caller, read at the entry's
+ * stack pointer (the frame-pointer walk skips it). */
+struct hotline_heap_key {
+	__u32 pid;
+	__s32 stack; /* id in heap_stacks, -1 when it could not be stored */
+	__u64 caller;
+};
+
+/* Cumulative per allocation site; user space takes differences per checkpoint. */
+struct hotline_heap_totals {
+	__u64 alloc_bytes;
+	__u64 alloc_count;
+	__u64 free_bytes;  /* of blocks allocated at this site */
+	__u64 free_count;
+};
+
+enum hotline_heap_stat {
+	HOTLINE_HEAP_ALLOCS = 0,       /* allocations tracked */
+	HOTLINE_HEAP_FREES,            /* frees of tracked blocks */
+	HOTLINE_HEAP_UNTRACKED_FREES,  /* frees of blocks allocated before attaching (or dropped) */
+	HOTLINE_HEAP_DROPPED,          /* allocations not tracked: live map full */
+	HOTLINE_HEAP_STACK_LOST,       /* stack not stored (the caller is still known) */
+	HOTLINE_HEAP_SITES_FULL,       /* totals map full: allocation counted nowhere */
+	HOTLINE_HEAP_FAILED,           /* the allocator returned NULL */
+	HOTLINE_HEAP_STAT_COUNT
+};
+
 #endif

@@ -4,11 +4,15 @@
 #pragma once
 
 struct cpu_bpf;
+struct heap_bpf;
 
 namespace hotline::skeleton {
 
 cpu_bpf* open_cpu();
 int load_cpu(cpu_bpf* skel);
 void destroy_cpu(cpu_bpf* skel);
+heap_bpf* open_heap();
+int load_heap(heap_bpf* skel);
+void destroy_heap(heap_bpf* skel);
 
 }  // namespace hotline::skeleton

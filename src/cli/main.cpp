@@ -14,6 +14,7 @@
 #include "record/recorder.h"
 #include "report/doctor.h"
 #include "report/query_render.h"
+#include "report/heap_top.h"
 #include "report/top.h"
 #include "store/query.h"
 #include "store/reader.h"
@@ -122,6 +123,17 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "bpf", "perf"}))
       ->envname("HOTLINE_CPU_BACKEND")
       ->capture_default_str();
+  rec->add_option("--heap", ro.heap,
+                  "Heap profiling: exact (uprobes on the allocator: every allocation, microseconds each), off, "
+                  "or auto (exact for --pid/--process targets, off for launched commands for now)")
+      ->check(CLI::IsMember({"auto", "exact", "off"}))
+      ->envname("HOTLINE_HEAP")
+      ->capture_default_str();
+  rec->add_option("--max-overhead", ro.max_overhead_pct,
+                  "Heap exact mode: detach the heap probes when the target's first second projects a slowdown "
+                  "above this percentage (CPU profiling continues); 100 or more keeps them whatever the cost")
+      ->check(CLI::Range(0.0, 1000000.0))
+      ->capture_default_str();
   rec->add_option("command", ro.command, "Command to launch and profile, after --");
 
   // top
@@ -142,6 +154,35 @@ int run(int argc, char** argv) {
   auto* tj = top_cpu->add_flag("--json", tf.json, "JSON output");
   auto* tc = top_cpu->add_flag("--csv", tf.csv, "CSV output");
   tj->excludes(tc);
+
+  TopFlags hf;
+  std::string heap_metric = "live", heap_at;
+  bool show_allocator = false;
+  auto* top_heap = top->add_subcommand(
+      "heap", "Lines that hold heap memory (live), churn it (alloc, count) or held the most (peak)");
+  top_heap->add_option("file", hf.file, "Recording file")->required();
+  top_heap->add_option("--metric,-m", heap_metric,
+                       "live: bytes still allocated at the end (or --at); alloc: bytes allocated in the window; "
+                       "count: allocations in the window; peak: most bytes live at any checkpoint")
+      ->check(CLI::IsMember({"live", "alloc", "count", "peak"}))
+      ->capture_default_str();
+  top_heap->add_option("--at", heap_at, "Live bytes as of this time from the start (e.g. 10s), instead of the end");
+  top_heap->add_option("--top,-n", hf.top, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
+  top_heap->add_option("--threshold", hf.threshold, "Hide entries below this percentage of the metric's total")
+      ->check(CLI::Range(0.0, 100.0));
+  top_heap->add_option("--since", hf.since, "Only the last D of the recording (alloc and count)");
+  top_heap->add_option("--until", hf.until, "Only the first D of the recording");
+  top_heap->add_option("--window", hf.window, "Only the time range A..B from the start");
+  top_heap->add_option("--filter", hf.filter, "Only entries whose function or file contains TEXT (case-insensitive)");
+  top_heap->add_option("--by", hf.by, "Group by line, function or file")
+      ->check(CLI::IsMember({"line", "function", "file"}))
+      ->capture_default_str();
+  top_heap->add_flag("--show-allocator", show_allocator,
+                     "Attribute to the allocator's immediate caller even inside the C++/Rust standard library "
+                     "(default: the first frame of the program's own code)");
+  auto* hj = top_heap->add_flag("--json", hf.json, "JSON output");
+  auto* hc = top_heap->add_flag("--csv", hf.csv, "CSV output");
+  hj->excludes(hc);
 
   // query
   std::string qfile, sql;
@@ -194,6 +235,20 @@ int run(int argc, char** argv) {
     RecordingReader reader(tf.file);
     auto report = cpu_top(reader, options);
     std::string out = tf.json ? render_json(report) : tf.csv ? render_csv(report) : render_text(report, options.by);
+    write_stdout(out);
+    return 0;
+  }
+  if (top_heap->parsed()) {
+    HeapTopOptions options;
+    options.common = to_top_options(hf);
+    options.metric = parse_heap_metric(heap_metric);
+    if (!heap_at.empty()) options.at = parse_duration(heap_at);
+    options.show_allocator = show_allocator;
+    RecordingReader reader(hf.file);
+    auto report = heap_top(reader, options);
+    std::string out = hf.json  ? render_heap_json(report)
+                      : hf.csv ? render_heap_csv(report)
+                               : render_heap_text(report, options.common.by);
     write_stdout(out);
     return 0;
   }

@@ -16,6 +16,7 @@
 
 #include "collect/cpu_collector.h"
 #include "collect/perf_collector.h"
+#include "collect/heap_collector.h"
 #include "preflight/preflight.h"
 #include "preflight/sensitive.h"
 #include "store/writer.h"
@@ -149,12 +150,23 @@ class Session {
   std::int64_t push_address(std::int64_t parent, const ResolvedAddress& resolved);
   std::int64_t push_synthetic(std::int64_t parent, const std::string& name);
   void write_stats();
+  void start_heap(pid_t pid);
+  void check_heap_overhead();
+  std::int64_t heap_stack_for(const HeapDelta& delta);
   void final_report(const CpuStats& stats, const std::string& status_note);
 
   const RecordOptions& options_;
   Clock::time_point start_;
   std::unique_ptr<RecordingWriter> writer_;
   std::unique_ptr<CpuSource> collector_;
+  std::unique_ptr<HeapCollector> heap_;
+  std::pair<double, double> probe_cost_ns_{0, 0};
+  std::optional<Clock::time_point> heap_guard_at_;
+  std::vector<pid_t> heap_pids_;
+  double heap_cpu_start_ = 0;
+  HeapStats heap_stats_start_;
+  bool heap_after_exec_ = false;
+  int heap_checks_ = 0;
   std::unique_ptr<LaunchedCommand> command_;
   Symbolizer symbolizer_;
   std::set<pid_t> alive_;
@@ -235,6 +247,90 @@ std::int64_t Session::stack_for(const CpuSample& s) {
   return node;
 }
 
+std::int64_t Session::heap_stack_for(const HeapDelta& d) {
+  std::int64_t node = 0;
+  if (d.user_ips.empty()) return push_synthetic(node, "[stack lost]");
+  // All return addresses: step back one byte into the call instruction.
+  for (std::size_t i = d.user_ips.size(); i-- > 0;) {
+    node = push_address(node, symbolizer_.resolve_user(d.pid, d.user_ips[i] - 1));
+  }
+  return node;
+}
+
+void Session::start_heap(pid_t pid) {
+  if (!heap_) {
+    HeapCollector::Options hopts;
+    auto scale = [&](std::uint32_t n) {
+      return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 1024.0, 64.0 * 1024 * 1024));
+    };
+    hopts.live_entries = scale(hopts.live_entries);
+    hopts.site_entries = scale(hopts.site_entries);
+    hopts.stack_entries = scale(hopts.stack_entries);
+    heap_ = std::make_unique<HeapCollector>(hopts);
+    probe_cost_ns_ = heap_->calibrate();
+    writer_->set_meta("heap_probe_cost_ns", fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second));
+  }
+  std::vector<HeapProbe> probes = heap_->attach(pid);
+  if (probes.empty()) {
+    warn(fmt::format("heap: process {} maps no allocator hotline knows (malloc family, operator new): no heap data",
+                     pid));
+    return;
+  }
+  std::string list;
+  for (const auto& p : probes) {
+    auto slash = p.module.rfind('/');
+    list += fmt::format("{}{}@{}", list.empty() ? "" : ",", p.function, p.module.substr(slash + 1));
+  }
+  writer_->set_meta("heap_probes", list);
+  writer_->set_meta("heap_mode", "exact");
+  if (options_.verbose) info(fmt::format("heap: probing {}", list));
+  heap_pids_.push_back(pid);
+  heap_cpu_start_ = 0;
+  for (pid_t p : heap_pids_) heap_cpu_start_ += read_cpu_seconds(p).value_or(0);
+  heap_stats_start_ = heap_->stats();
+  heap_guard_at_ = Clock::now() + std::chrono::seconds(1);
+}
+
+// A uprobe costs microseconds per call: every second under the probes (the first one
+// included), project the target's slowdown from its allocation rate and the probe cost
+// measured on this host, and give up the heap (not the CPU profile) above --max-overhead.
+void Session::check_heap_overhead() {
+  double cpu = 0;
+  for (pid_t pid : heap_pids_) cpu += read_cpu_seconds(pid).value_or(0);
+  const HeapStats now = heap_->stats();
+  const double calls_alloc = static_cast<double>(now.allocs + now.dropped + now.failed - heap_stats_start_.allocs -
+                                                 heap_stats_start_.dropped - heap_stats_start_.failed);
+  const double calls_free = static_cast<double>(now.frees + now.untracked_frees - heap_stats_start_.frees -
+                                                heap_stats_start_.untracked_frees);
+  const double probe_seconds =
+      (calls_alloc * (probe_cost_ns_.first + probe_cost_ns_.second) + calls_free * probe_cost_ns_.first) / 1e9;
+  const double own_cpu = std::max(cpu - heap_cpu_start_ - probe_seconds, 0.01);
+  const double slowdown_pct = 100.0 * probe_seconds / own_cpu;
+  heap_cpu_start_ = cpu;
+  heap_stats_start_ = now;
+  ++heap_checks_;
+  const std::string facts = fmt::format("{:.0f} allocations and {:.0f} frees in one second under the probes "
+                                        "(second {}), at {:.1f} µs per probed call: about {:.0f}% slower",
+                                        calls_alloc, calls_free, heap_checks_,
+                                        (probe_cost_ns_.first + probe_cost_ns_.second) / 1000, slowdown_pct);
+  // 100% or more: the user accepts any slowdown (the guard is off).
+  if (options_.max_overhead_pct < 100.0 && slowdown_pct > options_.max_overhead_pct) {
+    heap_->detach();
+    heap_guard_at_.reset();
+    writer_->set_meta("heap_mode", "detached");
+    writer_->set_meta("heap_decision", fmt::format("detached: {} (limit {}%)", facts, options_.max_overhead_pct));
+    warn(fmt::format("heap probes detached: the target made {} (above --max-overhead {}%). CPU profiling continues; "
+                     "heap data stops here. To keep them: --heap=exact --max-overhead=100",
+                     facts, options_.max_overhead_pct));
+    return;
+  }
+  heap_guard_at_ = Clock::now() + std::chrono::seconds(1);
+  if (heap_checks_ == 1) {
+    writer_->set_meta("heap_decision", fmt::format("kept: {} (limit {}%)", facts, options_.max_overhead_pct));
+    if (options_.verbose) info("heap: " + facts);
+  }
+}
+
 void Session::write_stats() {
   CpuStats st = collector_->stats();
   writer_->set_meta("samples", std::to_string(samples_written_));
@@ -243,6 +339,14 @@ void Session::write_stats() {
   writer_->set_meta("dropped_samples", std::to_string(st.counts_full));
   writer_->set_meta("lost_events", std::to_string(st.events_lost + st.targets_full));
   writer_->set_meta("truncated_stacks", std::to_string(st.truncated));
+  if (heap_) {
+    const HeapStats h = heap_->stats();
+    writer_->set_meta("heap_allocations", std::to_string(h.allocs));
+    writer_->set_meta("heap_frees", std::to_string(h.frees));
+    writer_->set_meta("heap_untracked_frees", std::to_string(h.untracked_frees));
+    writer_->set_meta("heap_dropped", std::to_string(h.dropped + h.sites_full));
+    writer_->set_meta("heap_lost_stacks", std::to_string(h.stacks_lost));
+  }
 }
 
 void Session::checkpoint() {
@@ -267,6 +371,12 @@ void Session::checkpoint() {
     writer_->add_cpu_samples(id, stack_for(s), s.pid, s.tid, s.count);
     writer_->add_thread(s.tid, s.pid, s.comm);
     samples_written_ += s.count;
+  }
+  if (heap_) {
+    for (const HeapDelta& d : heap_->drain()) {
+      writer_->add_heap_samples(id, heap_stack_for(d), d.pid, d.alloc_bytes, d.alloc_count, d.free_bytes,
+                                d.free_count);
+    }
   }
   write_stats();
   writer_->set_meta("duration_ms", std::to_string(ms));
@@ -396,6 +506,27 @@ int Session::run() {
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
+  // Heap: exact mode needs the BPF programs and uprobes.
+  std::string heap_mode = options_.heap;
+  if (heap_mode == "auto") heap_mode = command_ ? "off" : "exact";
+  if (heap_mode == "exact" && (backend.backend != CpuBackend::bpf || !facts.uprobes)) {
+    const std::string why = backend.backend != CpuBackend::bpf ? "it needs BPF and uprobes (CAP_BPF, CAP_PERFMON)"
+                                                              : "this kernel has no uprobes (CONFIG_UPROBE_EVENTS)";
+    if (options_.heap == "exact") {
+      throw Error(ExitCode::permission, fmt::format("heap exact mode is unavailable: {}", why),
+                  "run as root or grant the capabilities, or record CPU only with --heap=off");
+    }
+    warn(fmt::format("no heap profile: {}", why));
+    heap_mode = "off";
+  }
+  writer_->set_meta("heap_mode", heap_mode);
+  if (heap_mode == "exact") {
+    if (command_) {
+      heap_after_exec_ = true;  // once its loader has mapped the allocator
+    } else {
+      for (pid_t pid : roots) start_heap(pid);
+    }
+  }
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
   writer_->set_meta("pids", pid_list);
@@ -436,9 +567,15 @@ int Session::run() {
     collector_->poll_events(static_cast<int>(timeout), handler);
     now = Clock::now();
     while (!rereads_.empty() && rereads_.begin()->first <= now) {
-      symbolizer_.snapshot(rereads_.begin()->second);
+      const pid_t pid = rereads_.begin()->second;
+      symbolizer_.snapshot(pid);
       rereads_.erase(rereads_.begin());
+      if (heap_after_exec_ && command_ && pid == command_->pid()) {
+        heap_after_exec_ = false;
+        start_heap(pid);
+      }
     }
+    if (heap_guard_at_ && now >= *heap_guard_at_) check_heap_overhead();
     if (command_) {
       if ((command_status = command_->poll_exit())) {
         note = fmt::format(", command exited with status {}", *command_status);
@@ -472,6 +609,16 @@ int Session::run() {
   writer_->set_meta("end_time", iso8601_utc(std::chrono::system_clock::now()));
   const CpuStats stats = collector_->stats();
   collector_.reset();  // detach before the final report: nothing of ours stays attached
+  if (heap_) {
+    const HeapStats h = heap_->stats();
+    heap_.reset();
+    if (h.dropped + h.sites_full > 0) {
+      warn(fmt::format("heap: {} allocations were not tracked (maps full): raise --map-scale", h.dropped + h.sites_full));
+    }
+    if (h.untracked_frees > 0 && !options_.quiet) {
+      info(fmt::format("heap: {} frees of blocks allocated before hotline attached were ignored", h.untracked_frees));
+    }
+  }
   writer_->finish();
   final_report(stats, note);
   return command_status.value_or(0);

@@ -20,6 +20,8 @@ struct RecordOptions {
   std::string output_dir;  // HOTLINE_OUTPUT_DIR; "" = current directory
   double map_scale = 1.0;
   std::string cpu_backend = "auto";  // auto | bpf | perf
+  std::string heap = "auto";         // auto | exact | off
+  double max_overhead_pct = 5.0;     // heap exact mode: detach above this projected slowdown
   bool force = false;
   bool quiet = false;
   bool verbose = false;

@@ -110,4 +110,29 @@ std::unordered_map<std::int64_t, std::uint64_t> RecordingReader::cpu_counts(
   return out;
 }
 
+bool RecordingReader::has_heap_table() const {
+  Statement st(db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'heap_samples'");
+  return st.step() && st.column_int(0) > 0;
+}
+
+std::unordered_map<std::int64_t, RecordingReader::HeapCounts> RecordingReader::heap_counts(
+    const std::vector<std::int64_t>& checkpoints) const {
+  std::unordered_map<std::int64_t, HeapCounts> out;
+  if (!has_heap_table()) return out;
+  Statement st(db_, "SELECT stack_id, SUM(alloc_bytes), SUM(alloc_count), SUM(free_bytes), SUM(free_count) "
+                    "FROM heap_samples WHERE checkpoint_id = ? GROUP BY stack_id");
+  for (std::int64_t id : checkpoints) {
+    st.bind(1, id);
+    while (st.step()) {
+      HeapCounts& h = out[st.column_int(0)];
+      h.alloc_bytes += st.column_int(1);
+      h.alloc_count += st.column_int(2);
+      h.free_bytes += st.column_int(3);
+      h.free_count += st.column_int(4);
+    }
+    st.reset();
+  }
+  return out;
+}
+
 }  // namespace hotline

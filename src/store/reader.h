@@ -45,6 +45,14 @@ class RecordingReader {
   // Sample counts per leaf stack node, over the given checkpoint ids.
   std::unordered_map<std::int64_t, std::uint64_t> cpu_counts(const std::vector<std::int64_t>& checkpoints) const;
 
+  struct HeapCounts {
+    std::int64_t alloc_bytes = 0, alloc_count = 0, free_bytes = 0, free_count = 0;
+  };
+  // Heap activity per leaf stack node, summed over the given checkpoints (empty for a
+  // recording without heap data).
+  std::unordered_map<std::int64_t, HeapCounts> heap_counts(const std::vector<std::int64_t>& checkpoints) const;
+  bool has_heap_table() const;
+
  private:
   std::string path_;
   Database db_;

@@ -3,7 +3,8 @@
 // incompatible change (readers refuse newer versions with a clear message).
 namespace hotline {
 
-inline constexpr int kSchemaVersion = 1;
+// 1: CPU only. 2: adds heap_samples (a version-1 file simply has no heap data).
+inline constexpr int kSchemaVersion = 2;
 inline constexpr const char* kFormatName = "hotline-recording";
 
 inline constexpr const char* kSchemaSql = R"sql(
@@ -71,6 +72,19 @@ CREATE TABLE cpu_samples (
   count         INTEGER NOT NULL
 );
 CREATE INDEX cpu_samples_by_checkpoint ON cpu_samples(checkpoint_id);
+
+-- Heap activity per checkpoint and allocation stack (changes during the checkpoint): live
+-- bytes of a stack at checkpoint n = sum over checkpoints <= n of alloc_bytes - free_bytes.
+CREATE TABLE heap_samples (
+  checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+  stack_id      INTEGER NOT NULL REFERENCES stacks(id),  -- leaf: the line that called the allocator
+  pid           INTEGER NOT NULL,
+  alloc_bytes   INTEGER NOT NULL,
+  alloc_count   INTEGER NOT NULL,
+  free_bytes    INTEGER NOT NULL,  -- of blocks allocated at this stack, freed in this checkpoint
+  free_count    INTEGER NOT NULL
+);
+CREATE INDEX heap_samples_by_checkpoint ON heap_samples(checkpoint_id);
 )sql";
 
 }  // namespace hotline

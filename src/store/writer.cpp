@@ -24,6 +24,8 @@ RecordingWriter::RecordingWriter(const std::string& path)
   add_frame_ = Statement(db_, "INSERT INTO frames(id, function, file, line, inline_depth, module_id) "
                               "VALUES (?, ?, ?, ?, ?, ?)");
   add_stack_ = Statement(db_, "INSERT INTO stacks(id, parent, frame_id, location_id) VALUES (?, ?, ?, ?)");
+  add_heap_ = Statement(db_, "INSERT INTO heap_samples(checkpoint_id, stack_id, pid, alloc_bytes, alloc_count, "
+                             "free_bytes, free_count) VALUES (?, ?, ?, ?, ?, ?, ?)");
   add_samples_ = Statement(db_, "INSERT INTO cpu_samples(checkpoint_id, stack_id, pid, tid, count) "
                                 "VALUES (?, ?, ?, ?, ?)");
   upsert_process_ = Statement(db_, "INSERT INTO processes(pid, parent_pid, comm, exe, start_ms) "
@@ -97,6 +99,18 @@ std::int64_t RecordingWriter::stack_node(std::int64_t parent, std::int64_t frame
     add_stack_.bind(3, frame_id).bind(4, location_id).run();
   }
   return it->second;
+}
+
+void RecordingWriter::add_heap_samples(std::int64_t checkpoint, std::int64_t stack, pid_t pid, std::uint64_t alloc_bytes,
+                                       std::uint64_t alloc_count, std::uint64_t free_bytes, std::uint64_t free_count) {
+  add_heap_.bind(1, checkpoint)
+      .bind(2, stack)
+      .bind(3, std::int64_t{pid})
+      .bind(4, static_cast<std::int64_t>(alloc_bytes))
+      .bind(5, static_cast<std::int64_t>(alloc_count))
+      .bind(6, static_cast<std::int64_t>(free_bytes))
+      .bind(7, static_cast<std::int64_t>(free_count));
+  add_heap_.run();
 }
 
 void RecordingWriter::add_cpu_samples(std::int64_t checkpoint, std::int64_t stack, pid_t pid, pid_t tid,

@@ -44,6 +44,8 @@ class RecordingWriter {
 
   void add_cpu_samples(std::int64_t checkpoint, std::int64_t stack, pid_t pid, pid_t tid,
                        std::uint64_t count);
+  void add_heap_samples(std::int64_t checkpoint, std::int64_t stack, pid_t pid, std::uint64_t alloc_bytes,
+                        std::uint64_t alloc_count, std::uint64_t free_bytes, std::uint64_t free_count);
   void upsert_process(pid_t pid, std::optional<pid_t> parent, const std::string& comm,
                       const std::string& exe, std::int64_t start_ms);
   void process_exited(pid_t pid, std::int64_t ms);
@@ -55,7 +57,7 @@ class RecordingWriter {
  private:
   Database db_;
   Statement set_meta_, add_checkpoint_, add_module_, add_location_, add_frame_, add_stack_,
-      add_samples_, upsert_process_, process_exited_, add_thread_;
+      add_samples_, add_heap_, upsert_process_, process_exited_, add_thread_;
   std::map<std::pair<std::string, std::string>, std::int64_t> modules_;
   std::map<std::pair<std::int64_t, std::uint64_t>, std::int64_t> locations_;
   std::map<FrameRow, std::int64_t> frames_;

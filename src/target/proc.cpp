@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <sstream>
+#include <string>
 
 #include "util/files.h"
 #include "util/lines.h"
@@ -130,6 +132,28 @@ std::optional<pid_t> parse_pid(std::string_view s) {
 std::optional<pid_t> read_ppid(pid_t pid) {
   auto v = read_status_field(pid, "PPid");
   return v ? parse_pid(*v) : std::nullopt;
+}
+
+std::optional<double> read_cpu_seconds(pid_t pid) {
+  auto text = read_text_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!text) return std::nullopt;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; fields resume after
+  // the last ')'. utime and stime are fields 14 and 15.
+  const std::size_t close = text->rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream in(text->substr(close + 1));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    try {
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  return static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
 }
 
 std::optional<pid_t> read_namespace_pid(pid_t pid) {

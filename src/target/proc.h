@@ -45,6 +45,8 @@ std::optional<pid_t> read_ppid(pid_t pid);
 std::optional<std::string> read_status_field(pid_t pid, std::string_view key);
 // The pid as seen inside the process's own (innermost) PID namespace.
 std::optional<pid_t> read_namespace_pid(pid_t pid);
+// User + system CPU time the process has used, in seconds (/proc/PID/stat).
+std::optional<double> read_cpu_seconds(pid_t pid);
 // Exists and is not a zombie.
 bool process_alive(pid_t pid);
 

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Heap, exact mode: uprobes on the entry of every allocator function a tracked process
+ * uses (malloc family, operator new) and uretprobes on their return, plus uprobes on free.
+ * Kept in the kernel: live blocks (pid, pointer → size, site) and cumulative totals per
+ * allocation site. What reaches user space: sizes, counts, instruction pointers.
+ *
+ * User memory read: exactly two 8-byte words per call, both allocator ABI: the return
+ * address at the entry's stack pointer (the immediate caller), and posix_memalign's result
+ * pointer through its first argument. Nothing else. */
+#include "core_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "hotline_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+enum call_kind { KIND_ALLOC = 0, KIND_REALLOC = 1, KIND_POSIX_MEMALIGN = 2 };
+
+/* An allocator call in progress on a thread, from its entry to its return. Nested calls
+ * (operator new → malloc, an allocator's internal entry points) only count depth: the
+ * outermost call is the one the program made. */
+struct pending {
+	__u64 size;
+	__u64 old_ptr; /* realloc */
+	__u64 memptr;  /* posix_memalign's out-parameter */
+	struct hotline_heap_key key;
+	__u32 depth;
+	__u32 kind;
+};
+
+struct live_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 ptr;
+};
+
+struct live_block {
+	__u64 size;
+	struct hotline_heap_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, u8);
+} heap_targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u32); /* tid */
+	__type(value, struct pending);
+} pending_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1048576);
+	__type(key, struct live_key);
+	__type(value, struct live_block);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct hotline_heap_key);
+	__type(value, struct hotline_heap_totals);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 32768);
+	__uint(key_size, sizeof(u32));
+	__uint(value_size, HOTLINE_MAX_STACK_DEPTH * sizeof(u64));
+} heap_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HOTLINE_HEAP_STAT_COUNT);
+	__type(key, u32);
+	__type(value, u64);
+} heap_stats SEC(".maps");
+
+static __always_inline void stat_add(u32 index, u64 n)
+{
+	u64 *value = bpf_map_lookup_elem(&heap_stats, &index);
+	if (value)
+		*value += n;
+}
+
+static __always_inline int enter(struct pt_regs *ctx, u64 size, u64 old_ptr, u64 memptr, u32 kind)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	u32 tid = (u32)pid_tgid;
+	if (!bpf_map_lookup_elem(&heap_targets, &tgid))
+		return 0;
+	struct pending *p = bpf_map_lookup_elem(&pending_calls, &tid);
+	if (p) {
+		p->depth++;
+		return 0;
+	}
+	struct pending call = {};
+	call.size = size;
+	call.old_ptr = old_ptr;
+	call.memptr = memptr;
+	call.kind = kind;
+	call.depth = 1;
+	call.key.pid = tgid;
+	long id = bpf_get_stackid(ctx, &heap_stacks, BPF_F_USER_STACK);
+	call.key.stack = id >= 0 ? (s32)id : -1;
+	if (id < 0)
+		stat_add(HOTLINE_HEAP_STACK_LOST, 1);
+	/* The return address into the caller sits at the stack pointer on entry. */
+	if (bpf_probe_read_user(&call.key.caller, sizeof(call.key.caller), (void *)PT_REGS_SP(ctx)) != 0)
+		call.key.caller = 0;
+	bpf_map_update_elem(&pending_calls, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+static __always_inline struct hotline_heap_totals *site(struct hotline_heap_key *key)
+{
+	struct hotline_heap_totals *t = bpf_map_lookup_elem(&sites, key);
+	if (t)
+		return t;
+	struct hotline_heap_totals zero = {};
+	bpf_map_update_elem(&sites, key, &zero, BPF_NOEXIST);
+	t = bpf_map_lookup_elem(&sites, key);
+	if (!t)
+		stat_add(HOTLINE_HEAP_SITES_FULL, 1);
+	return t;
+}
+
+static __always_inline void release(u32 tgid, u64 ptr)
+{
+	if (ptr == 0)
+		return;
+	struct live_key lk = { .pid = tgid, .ptr = ptr };
+	struct live_block *block = bpf_map_lookup_elem(&live, &lk);
+	if (!block) {
+		stat_add(HOTLINE_HEAP_UNTRACKED_FREES, 1);
+		return;
+	}
+	struct hotline_heap_totals *t = site(&block->key);
+	if (t) {
+		__sync_fetch_and_add(&t->free_bytes, block->size);
+		__sync_fetch_and_add(&t->free_count, 1);
+	}
+	bpf_map_delete_elem(&live, &lk);
+	stat_add(HOTLINE_HEAP_FREES, 1);
+}
+
+static __always_inline void record(u32 tgid, u64 ptr, u64 size, struct hotline_heap_key *key)
+{
+	struct live_key lk = { .pid = tgid, .ptr = ptr };
+	/* Still live under this address: its free went unseen (e.g. a free path not probed).
+	 * Close it first so that its site does not keep it forever. */
+	if (bpf_map_lookup_elem(&live, &lk))
+		release(tgid, ptr);
+	struct hotline_heap_totals *t = site(key);
+	if (!t)
+		return;
+	struct live_block block = { .size = size, .key = *key };
+	if (bpf_map_update_elem(&live, &lk, &block, BPF_NOEXIST) != 0) {
+		stat_add(HOTLINE_HEAP_DROPPED, 1);
+		return;
+	}
+	__sync_fetch_and_add(&t->alloc_bytes, size);
+	__sync_fetch_and_add(&t->alloc_count, 1);
+	stat_add(HOTLINE_HEAP_ALLOCS, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(malloc_enter, u64 size)
+{
+	return enter(ctx, size, 0, 0, KIND_ALLOC);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_enter, u64 count, u64 size)
+{
+	return enter(ctx, count * size, 0, 0, KIND_ALLOC);
+}
+
+/* memalign(alignment, size), aligned_alloc(alignment, size) */
+SEC("uprobe")
+int BPF_KPROBE(memalign_enter, u64 alignment, u64 size)
+{
+	return enter(ctx, size, 0, 0, KIND_ALLOC);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_enter, u64 ptr, u64 size)
+{
+	return enter(ctx, size, ptr, 0, KIND_REALLOC);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_enter, u64 ptr, u64 count, u64 size)
+{
+	return enter(ctx, count * size, ptr, 0, KIND_REALLOC);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_enter, u64 memptr, u64 alignment, u64 size)
+{
+	return enter(ctx, size, 0, memptr, KIND_POSIX_MEMALIGN);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit, u64 result)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	u32 tid = (u32)pid_tgid;
+	struct pending *p = bpf_map_lookup_elem(&pending_calls, &tid);
+	if (!p)
+		return 0;
+	if (p->depth > 1) {
+		p->depth--;
+		return 0;
+	}
+	struct pending call = *p;
+	bpf_map_delete_elem(&pending_calls, &tid);
+
+	u64 ptr = result;
+	if (call.kind == KIND_POSIX_MEMALIGN) {
+		ptr = 0;
+		if (result == 0 && call.memptr != 0 &&
+		    bpf_probe_read_user(&ptr, sizeof(ptr), (void *)call.memptr) != 0)
+			ptr = 0;
+	}
+	if (call.kind == KIND_REALLOC && call.old_ptr != 0) {
+		/* realloc frees the old block when it succeeds, or when asked for size 0; on
+		 * failure the old block is untouched. */
+		if (ptr != 0 || call.size == 0)
+			release(tgid, call.old_ptr);
+	}
+	if (ptr == 0) {
+		if (call.size != 0)
+			stat_add(HOTLINE_HEAP_FAILED, 1);
+		return 0;
+	}
+	record(tgid, ptr, call.size, &call.key);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter, u64 ptr)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!bpf_map_lookup_elem(&heap_targets, &tgid))
+		return 0;
+	release(tgid, ptr);
+	return 0;
+}

@@ -1,0 +1,265 @@
+#include "report/heap_top.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "report/table.h"
+#include "util/duration.h"
+#include "util/error.h"
+
+namespace hotline {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Frames that belong to the allocator or the C++ standard library rather than to the
+// program: an allocation is attributed to the first frame outside them.
+bool allocator_frame(const FrameInfo& f) {
+  const std::string& fn = f.function;
+  if (fn.starts_with("std::") || fn.starts_with("__gnu_cxx::") || fn.starts_with("operator new") ||
+      fn.starts_with("__cxxabiv1::") || fn.starts_with("__libc_") || fn.starts_with("alloc::") ||
+      fn.starts_with("__rust_") || fn.starts_with("__rdl_") || fn.starts_with("__rg_")) {
+    return true;
+  }
+  return f.file.find("/c++/") != std::string::npos || f.file.find("/bits/") != std::string::npos;
+}
+
+std::string human_bytes(std::int64_t b) {
+  const double v = static_cast<double>(b < 0 ? -b : b);
+  const char* sign = b < 0 ? "-" : "";
+  if (v >= 1024.0 * 1024 * 1024) return fmt::format("{}{:.2f} GiB", sign, v / (1024.0 * 1024 * 1024));
+  if (v >= 1024.0 * 1024) return fmt::format("{}{:.1f} MiB", sign, v / (1024.0 * 1024));
+  if (v >= 1024.0) return fmt::format("{}{:.1f} KiB", sign, v / 1024.0);
+  return fmt::format("{}{} B", sign, b);
+}
+
+const char* metric_name(HeapMetric m) {
+  switch (m) {
+    case HeapMetric::live: return "live";
+    case HeapMetric::alloc: return "alloc";
+    case HeapMetric::count: return "count";
+    case HeapMetric::peak: return "peak";
+  }
+  return "live";
+}
+
+std::int64_t metric_value(const HeapTopEntry& e, HeapMetric m) {
+  switch (m) {
+    case HeapMetric::live: return e.live_bytes;
+    case HeapMetric::alloc: return e.alloc_bytes;
+    case HeapMetric::count: return e.alloc_count;
+    case HeapMetric::peak: return e.peak_bytes;
+  }
+  return e.live_bytes;
+}
+
+}  // namespace
+
+HeapMetric parse_heap_metric(const std::string& name) {
+  if (name == "alloc") return HeapMetric::alloc;
+  if (name == "count") return HeapMetric::count;
+  if (name == "peak") return HeapMetric::peak;
+  return HeapMetric::live;
+}
+
+HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& options) {
+  HeapTopReport report;
+  report.file = reader.path();
+  report.process = reader.meta_or("process_name");
+  report.pids = reader.meta_or("pids");
+  report.heap_mode = reader.meta_or("heap_mode", "off");
+  report.heap_decision = reader.meta_or("heap_decision");
+  report.untracked_frees = static_cast<std::uint64_t>(reader.meta_int("heap_untracked_frees"));
+  report.dropped = static_cast<std::uint64_t>(reader.meta_int("heap_dropped"));
+  report.metric = options.metric;
+
+  const auto checkpoints = reader.checkpoints();
+  TimeWindow window = options.common.window;
+  if (options.at) window.until = *options.at;
+  auto ids = select_checkpoints(checkpoints, window, &report.window_start_ms, &report.window_end_ms);
+  // Live bytes need everything allocated before the window too: live and peak are
+  // cumulative from the start; alloc and count are the window's own activity.
+  std::vector<std::int64_t> upto;
+  for (const auto& c : checkpoints) {
+    if (!ids.empty() && c.id > ids.back()) break;
+    if (ids.empty() && c.ms > report.window_end_ms) break;
+    upto.push_back(c.id);
+  }
+  const std::set<std::int64_t> in_window(ids.begin(), ids.end());
+  auto stacks = reader.stacks();
+  auto frames = reader.frames();
+
+  // The site of a leaf stack node: the first frame (from the leaf) outside the allocator.
+  std::unordered_map<std::int64_t, const FrameInfo*> site_of;
+  auto site = [&](std::int64_t leaf) -> const FrameInfo* {
+    auto [it, inserted] = site_of.try_emplace(leaf, nullptr);
+    if (!inserted) return it->second;
+    const FrameInfo* first = nullptr;
+    std::int64_t node = leaf;
+    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
+      auto sit = stacks.find(node);
+      if (sit == stacks.end()) break;
+      auto fit = frames.find(sit->second.frame_id);
+      if (fit != frames.end()) {
+        if (first == nullptr) first = &fit->second;
+        if (options.show_allocator || !allocator_frame(fit->second)) {
+          it->second = &fit->second;
+          return it->second;
+        }
+      }
+      node = sit->second.parent;
+    }
+    it->second = first;
+    return first;
+  };
+  auto key_of = [&](const FrameInfo& f) -> std::string {
+    switch (options.common.by) {
+      case GroupBy::function: return f.function;
+      case GroupBy::file: return f.file.empty() ? "(unknown)" : f.file;
+      case GroupBy::line: break;
+    }
+    return fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
+  };
+
+  struct Acc {
+    HeapTopEntry entry;
+    const FrameInfo* frame = nullptr;
+  };
+  std::map<std::string, Acc> acc;
+  std::int64_t total_live = 0;
+  for (std::int64_t id : upto) {
+    const auto counts = reader.heap_counts({id});
+    for (const auto& [leaf, h] : counts) {
+      const FrameInfo* f = site(leaf);
+      if (f == nullptr) continue;
+      Acc& a = acc[key_of(*f)];
+      a.frame = f;
+      a.entry.live_bytes += h.alloc_bytes - h.free_bytes;
+      total_live += h.alloc_bytes - h.free_bytes;
+      if (in_window.contains(id)) {
+        a.entry.alloc_bytes += h.alloc_bytes;
+        a.entry.alloc_count += h.alloc_count;
+        a.entry.free_bytes += h.free_bytes;
+        report.alloc_bytes += h.alloc_bytes;
+        report.alloc_count += h.alloc_count;
+      }
+    }
+    for (auto& [key, a] : acc) a.entry.peak_bytes = std::max(a.entry.peak_bytes, a.entry.live_bytes);
+    report.peak_bytes = std::max(report.peak_bytes, total_live);
+  }
+  report.live_bytes = total_live;
+
+  std::int64_t metric_total = 0;
+  for (const auto& [key, a] : acc) metric_total += std::max<std::int64_t>(metric_value(a.entry, options.metric), 0);
+  const std::string needle = lower(options.common.filter);
+  for (auto& [key, a] : acc) {
+    HeapTopEntry e = a.entry;
+    const FrameInfo& f = *a.frame;
+    if (metric_value(e, options.metric) <= 0) continue;
+    if (!needle.empty() && lower(f.function).find(needle) == std::string::npos &&
+        lower(f.file).find(needle) == std::string::npos) {
+      continue;
+    }
+    e.pct = metric_total > 0 ? 100.0 * static_cast<double>(metric_value(e, options.metric)) /
+                                   static_cast<double>(metric_total)
+                             : 0;
+    if (e.pct < options.common.threshold_pct) continue;
+    e.function = options.common.by == GroupBy::file ? "" : f.function;
+    e.file = options.common.by == GroupBy::function ? "" : f.file;
+    e.line = options.common.by == GroupBy::line ? f.line : 0;
+    report.entries.push_back(std::move(e));
+  }
+  std::sort(report.entries.begin(), report.entries.end(), [&](const HeapTopEntry& a, const HeapTopEntry& b) {
+    const auto va = metric_value(a, options.metric), vb = metric_value(b, options.metric);
+    if (va != vb) return va > vb;
+    if (a.function != b.function) return a.function < b.function;
+    if (a.file != b.file) return a.file < b.file;
+    return a.line < b.line;
+  });
+  if (report.entries.size() > options.common.top) report.entries.resize(options.common.top);
+  return report;
+}
+
+std::string render_heap_text(const HeapTopReport& r, GroupBy by) {
+  std::string out = fmt::format("{} (pid {}) · heap {} · live {} · peak {} · {} allocated in {} allocations · {}\n",
+                                r.process, r.pids, r.heap_mode, human_bytes(r.live_bytes), human_bytes(r.peak_bytes),
+                                human_bytes(r.alloc_bytes), r.alloc_count, r.file);
+  if (r.heap_mode == "off") return out + "no heap data in this recording (recorded with --heap=off, or CPU only)\n";
+  if (r.heap_mode == "detached") out += fmt::format("note: heap probes were {}\n", r.heap_decision);
+  if (r.untracked_frees > 0) {
+    out += fmt::format("note: {} frees of blocks allocated before recording started were ignored\n", r.untracked_frees);
+  }
+  if (r.dropped > 0) out += fmt::format("note: {} allocations were not tracked (maps full)\n", r.dropped);
+  if (r.entries.empty()) return out + "no heap activity in this window\n";
+  TextTable t;
+  t.headers = {"LIVE", "ALLOCATED", "COUNT", std::string(metric_name(r.metric)) + "%"};
+  t.right_align = {true, true, true, true, false, false};
+  if (by != GroupBy::file) t.headers.push_back("FUNCTION");
+  if (by != GroupBy::function) t.headers.push_back(by == GroupBy::file ? "FILE" : "LOCATION");
+  for (const auto& e : r.entries) {
+    std::vector<std::string> row = {human_bytes(e.live_bytes), human_bytes(e.alloc_bytes),
+                                    std::to_string(e.alloc_count), fmt::format("{:.1f}%", e.pct)};
+    if (by != GroupBy::file) row.push_back(e.function);
+    if (by != GroupBy::function) {
+      std::string loc = e.file;
+      if (by == GroupBy::line && e.line > 0) loc += fmt::format(":{}", e.line);
+      row.push_back(loc);
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return out + t.render();
+}
+
+std::string render_heap_json(const HeapTopReport& r) {
+  nlohmann::ordered_json j;
+  j["file"] = r.file;
+  j["process"] = r.process;
+  j["pids"] = r.pids;
+  j["heap_mode"] = r.heap_mode;
+  j["heap_decision"] = r.heap_decision;
+  j["metric"] = metric_name(r.metric);
+  j["window"] = {{"start_ms", r.window_start_ms}, {"end_ms", r.window_end_ms}};
+  j["live_bytes"] = r.live_bytes;
+  j["peak_bytes"] = r.peak_bytes;
+  j["alloc_bytes"] = r.alloc_bytes;
+  j["alloc_count"] = r.alloc_count;
+  j["untracked_frees"] = r.untracked_frees;
+  j["dropped_allocations"] = r.dropped;
+  j["entries"] = nlohmann::ordered_json::array();
+  for (const auto& e : r.entries) {
+    nlohmann::ordered_json x;
+    x["live_bytes"] = e.live_bytes;
+    x["alloc_bytes"] = e.alloc_bytes;
+    x["alloc_count"] = e.alloc_count;
+    x["free_bytes"] = e.free_bytes;
+    x["peak_bytes"] = e.peak_bytes;
+    x["pct"] = e.pct;
+    x["function"] = e.function;
+    x["file"] = e.file;
+    if (e.line > 0) x["line"] = e.line;
+    else x["line"] = nullptr;
+    j["entries"].push_back(std::move(x));
+  }
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+std::string render_heap_csv(const HeapTopReport& r) {
+  std::string out = "live_bytes,alloc_bytes,alloc_count,free_bytes,peak_bytes,pct,function,file,line\n";
+  for (const auto& e : r.entries) {
+    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{}\n", e.live_bytes, e.alloc_bytes, e.alloc_count, e.free_bytes,
+                       e.peak_bytes, e.pct, csv_escape(e.function), csv_escape(e.file),
+                       e.line > 0 ? std::to_string(e.line) : "");
+  }
+  return out;
+}
+
+}  // namespace hotline

@@ -1,0 +1,53 @@
+#pragma once
+// `hotline top heap`: the source lines that hold heap memory (live), churn it (alloc, count)
+// or held the most at any checkpoint (peak), from the heap rows of a recording.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/top.h"
+#include "store/reader.h"
+
+namespace hotline {
+
+enum class HeapMetric { live, alloc, count, peak };
+
+struct HeapTopOptions {
+  TopOptions common;  // top, threshold (% of the metric's total), window, filter, by
+  HeapMetric metric = HeapMetric::live;
+  std::optional<std::chrono::milliseconds> at;  // live/peak as of this time (default: the end)
+  bool show_allocator = false;  // keep allocator and standard-library frames as the site
+};
+
+struct HeapTopEntry {
+  std::int64_t live_bytes = 0;
+  std::int64_t alloc_bytes = 0;
+  std::int64_t alloc_count = 0;
+  std::int64_t free_bytes = 0;
+  std::int64_t peak_bytes = 0;
+  double pct = 0;  // of the metric's total
+  std::string function, file;
+  int line = 0;
+};
+
+struct HeapTopReport {
+  std::string file, process, pids, heap_mode, heap_decision;
+  std::int64_t window_start_ms = 0, window_end_ms = 0;
+  std::int64_t live_bytes = 0;  // all sites, at the end of the window (or --at)
+  std::int64_t peak_bytes = 0;  // highest total live at any checkpoint up to then
+  std::int64_t alloc_bytes = 0, alloc_count = 0;
+  std::uint64_t untracked_frees = 0, dropped = 0;
+  HeapMetric metric = HeapMetric::live;
+  std::vector<HeapTopEntry> entries;
+};
+
+HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& options);
+HeapMetric parse_heap_metric(const std::string& name);
+
+std::string render_heap_text(const HeapTopReport& report, GroupBy by);
+std::string render_heap_json(const HeapTopReport& report);
+std::string render_heap_csv(const HeapTopReport& report);
+
+}  // namespace hotline

@@ -20,6 +20,7 @@
 
 #include "cpu.skel.h"
 #include "skeletons.h"
+#include "collect/percpu.h"
 #include "hotline_abi.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -293,15 +294,7 @@ std::vector<CpuSample> CpuCollector::drain() {
 CpuStats CpuCollector::stats() const {
   CpuStats s;
   const int fd = bpf_map__fd(skel_->maps.cpu_stats);
-  const int ncpus = libbpf_num_possible_cpus();
-  std::vector<std::uint64_t> values(static_cast<std::size_t>(ncpus > 0 ? ncpus : 1));
-  auto sum = [&](std::uint32_t index) {
-    std::uint64_t total = 0;
-    if (bpf_map_lookup_elem(fd, &index, values.data()) == 0) {
-      for (std::uint64_t v : values) total += v;
-    }
-    return total;
-  };
+  auto sum = [fd](std::uint32_t index) { return sum_percpu(fd, index); };
   s.samples = sum(HOTLINE_STAT_SAMPLES);
   s.user_stacks_lost = sum(HOTLINE_STAT_USER_STACK_LOST);
   s.kernel_stacks_lost = sum(HOTLINE_STAT_KERNEL_STACK_LOST);

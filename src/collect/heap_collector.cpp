@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "heap.skel.h"
+#include "collect/percpu.h"
 #include "hotline_abi.h"
 #include "skeletons.h"
 #include "symbolize/elf_functions.h"
@@ -241,15 +242,7 @@ std::vector<HeapDelta> HeapCollector::drain() {
 HeapStats HeapCollector::stats() const {
   HeapStats s;
   const int fd = bpf_map__fd(skel_->maps.heap_stats);
-  const int ncpus = libbpf_num_possible_cpus();
-  std::vector<std::uint64_t> values(static_cast<std::size_t>(ncpus > 0 ? ncpus : 1));
-  auto sum = [&](std::uint32_t index) {
-    std::uint64_t total = 0;
-    if (bpf_map_lookup_elem(fd, &index, values.data()) == 0) {
-      for (std::uint64_t v : values) total += v;
-    }
-    return total;
-  };
+  auto sum = [fd](std::uint32_t index) { return sum_percpu(fd, index); };
   s.allocs = sum(HOTLINE_HEAP_ALLOCS);
   s.frees = sum(HOTLINE_HEAP_FREES);
   s.untracked_frees = sum(HOTLINE_HEAP_UNTRACKED_FREES);

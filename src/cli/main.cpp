@@ -75,6 +75,23 @@ TopOptions to_top_options(const TopFlags& f) {
   return o;
 }
 
+// The options `top cpu` and `top heap` share.
+void add_top_options(CLI::App* sub, TopFlags& f, const std::string& threshold_help) {
+  sub->add_option("file", f.file, "Recording file")->required();
+  sub->add_option("--top,-n", f.top, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--threshold", f.threshold, threshold_help)->check(CLI::Range(0.0, 100.0));
+  sub->add_option("--since", f.since, "Only the last D of the recording (e.g. 10s)");
+  sub->add_option("--until", f.until, "Only the first D of the recording");
+  sub->add_option("--window", f.window, "Only the time range A..B from the start (e.g. 5s..15s, ..10s, 1m..)");
+  sub->add_option("--filter", f.filter, "Only entries whose function or file contains TEXT (case-insensitive)");
+  sub->add_option("--by", f.by, "Group by line, function or file")
+      ->check(CLI::IsMember({"line", "function", "file"}))
+      ->capture_default_str();
+  auto* json = sub->add_flag("--json", f.json, "JSON output");
+  auto* csv = sub->add_flag("--csv", f.csv, "CSV output");
+  json->excludes(csv);
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"hotline: which source lines burn CPU, live or recorded (eBPF, SQLite recordings)", "hotline"};
   app.set_version_flag("--version", std::string("hotline ") + HOTLINE_VERSION);
@@ -141,48 +158,23 @@ int run(int argc, char** argv) {
   auto* top = app.add_subcommand("top", "Show the hottest source lines of a recording");
   top->require_subcommand(1, 1);
   auto* top_cpu = top->add_subcommand("cpu", "Hottest lines by CPU samples: self % (leaf) and total % (on the stack)");
-  top_cpu->add_option("file", tf.file, "Recording file")->required();
-  top_cpu->add_option("--top,-n", tf.top, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
-  top_cpu->add_option("--threshold", tf.threshold, "Hide entries below this percentage")->check(CLI::Range(0.0, 100.0));
-  top_cpu->add_option("--since", tf.since, "Only the last D of the recording (e.g. 10s)");
-  top_cpu->add_option("--until", tf.until, "Only the first D of the recording");
-  top_cpu->add_option("--window", tf.window, "Only the time range A..B from the start (e.g. 5s..15s, ..10s, 1m..)");
-  top_cpu->add_option("--filter", tf.filter, "Only entries whose function or file contains TEXT (case-insensitive)");
-  top_cpu->add_option("--by", tf.by, "Group by line, function or file")
-      ->check(CLI::IsMember({"line", "function", "file"}))
-      ->capture_default_str();
-  auto* tj = top_cpu->add_flag("--json", tf.json, "JSON output");
-  auto* tc = top_cpu->add_flag("--csv", tf.csv, "CSV output");
-  tj->excludes(tc);
+  add_top_options(top_cpu, tf, "Hide entries below this percentage");
 
   TopFlags hf;
   std::string heap_metric = "live", heap_at;
   bool show_allocator = false;
   auto* top_heap = top->add_subcommand(
       "heap", "Lines that hold heap memory (live), churn it (alloc, count) or held the most (peak)");
-  top_heap->add_option("file", hf.file, "Recording file")->required();
   top_heap->add_option("--metric,-m", heap_metric,
                        "live: bytes still allocated at the end (or --at); alloc: bytes allocated in the window; "
                        "count: allocations in the window; peak: most bytes live at any checkpoint")
       ->check(CLI::IsMember({"live", "alloc", "count", "peak"}))
       ->capture_default_str();
   top_heap->add_option("--at", heap_at, "Live bytes as of this time from the start (e.g. 10s), instead of the end");
-  top_heap->add_option("--top,-n", hf.top, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
-  top_heap->add_option("--threshold", hf.threshold, "Hide entries below this percentage of the metric's total")
-      ->check(CLI::Range(0.0, 100.0));
-  top_heap->add_option("--since", hf.since, "Only the last D of the recording (alloc and count)");
-  top_heap->add_option("--until", hf.until, "Only the first D of the recording");
-  top_heap->add_option("--window", hf.window, "Only the time range A..B from the start");
-  top_heap->add_option("--filter", hf.filter, "Only entries whose function or file contains TEXT (case-insensitive)");
-  top_heap->add_option("--by", hf.by, "Group by line, function or file")
-      ->check(CLI::IsMember({"line", "function", "file"}))
-      ->capture_default_str();
   top_heap->add_flag("--show-allocator", show_allocator,
                      "Attribute to the allocator's immediate caller even inside the C++/Rust standard library "
                      "(default: the first frame of the program's own code)");
-  auto* hj = top_heap->add_flag("--json", hf.json, "JSON output");
-  auto* hc = top_heap->add_flag("--csv", hf.csv, "CSV output");
-  hj->excludes(hc);
+  add_top_options(top_heap, hf, "Hide entries below this percentage of the metric's total");
 
   // query
   std::string qfile, sql;

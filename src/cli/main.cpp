@@ -141,15 +141,21 @@ int run(int argc, char** argv) {
       ->envname("HOTLINE_CPU_BACKEND")
       ->capture_default_str();
   rec->add_option("--heap", ro.heap,
-                  "Heap profiling: exact (uprobes on the allocator: every allocation, microseconds each), off, "
-                  "or auto (exact for --pid/--process targets, off for launched commands for now)")
-      ->check(CLI::IsMember({"auto", "exact", "off"}))
+                  "Heap profiling: sampled (a library preloaded into a launched command samples allocations "
+                  "by bytes: cheap), exact (uprobes on the allocator: every allocation, microseconds each), off, "
+                  "or auto (sampled for launched commands, exact for --pid/--process targets)")
+      ->check(CLI::IsMember({"auto", "exact", "sampled", "off"}))
       ->envname("HOTLINE_HEAP")
       ->capture_default_str();
   rec->add_option("--max-overhead", ro.max_overhead_pct,
                   "Heap exact mode: detach the heap probes when the target's first second projects a slowdown "
                   "above this percentage (CPU profiling continues); 100 or more keeps them whatever the cost")
       ->check(CLI::Range(0.0, 1000000.0))
+      ->capture_default_str();
+  rec->add_option("--heap-sample-bytes", ro.heap_sample_bytes,
+                  "Heap sampled mode: mean bytes allocated between two samples (smaller: more precise, costlier)")
+      ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 34))
+      ->envname("HOTLINE_HEAP_SAMPLE_BYTES")
       ->capture_default_str();
   rec->add_option("command", ro.command, "Command to launch and profile, after --");
 
@@ -162,7 +168,7 @@ int run(int argc, char** argv) {
 
   TopFlags hf;
   std::string heap_metric = "live", heap_at;
-  bool show_allocator = false;
+  bool show_allocator = false, leaks = false;
   auto* top_heap = top->add_subcommand(
       "heap", "Lines that hold heap memory (live), churn it (alloc, count) or held the most (peak)");
   top_heap->add_option("--metric,-m", heap_metric,
@@ -174,6 +180,8 @@ int run(int argc, char** argv) {
   top_heap->add_flag("--show-allocator", show_allocator,
                      "Attribute to the allocator's immediate caller even inside the C++/Rust standard library "
                      "(default: the first frame of the program's own code)");
+  top_heap->add_flag("--leaks", leaks,
+                     "The blocks still allocated when a launched command exited (recorded to its end), by line");
   add_top_options(top_heap, hf, "Hide entries below this percentage of the metric's total");
 
   // query
@@ -236,6 +244,7 @@ int run(int argc, char** argv) {
     options.metric = parse_heap_metric(heap_metric);
     if (!heap_at.empty()) options.at = parse_duration(heap_at);
     options.show_allocator = show_allocator;
+    options.leaks = leaks;
     RecordingReader reader(hf.file);
     auto report = heap_top(reader, options);
     std::string out = hf.json  ? render_heap_json(report)

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -92,18 +93,20 @@ void HeapCollector::detach() {
   links_.clear();
 }
 
-std::vector<HeapProbe> HeapCollector::attach(pid_t pid) {
+std::vector<HeapProbe> HeapCollector::attach(pid_t pid, const std::vector<std::string>& given) {
   std::vector<HeapProbe> probed;
-  auto maps = read_maps(pid);
-  if (!maps) throw Error(ExitCode::not_found, fmt::format("cannot read the mappings of process {}", pid));
+  std::set<std::string> files(given.begin(), given.end());
+  if (given.empty()) {
+    auto maps = read_maps(pid);
+    if (!maps) throw Error(ExitCode::not_found, fmt::format("cannot read the mappings of process {}", pid));
+    for (const Mapping& m : *maps) {
+      if (m.executable && m.is_file() && !m.deleted) files.insert(m.path);
+    }
+  }
   std::uint32_t key = static_cast<std::uint32_t>(pid);
   std::uint8_t one = 1;
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.heap_targets), &key, &one, BPF_ANY) != 0) {
     throw attach_error(fmt::format("cannot track process {}", pid), errno);
-  }
-  std::set<std::string> files;
-  for (const Mapping& m : *maps) {
-    if (m.executable && m.is_file() && !m.deleted) files.insert(m.path);
   }
   std::set<std::string> wanted;
   for (const Entry& e : kFamily) {
@@ -115,6 +118,8 @@ std::vector<HeapProbe> HeapCollector::attach(pid_t pid) {
   for (const std::string& file : files) {
     // Through the target's root: the same file even when it lives in a container.
     const std::string path = fmt::format("/proc/{}/root{}", pid, file);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !probed_files_.emplace(pid, st.st_dev, st.st_ino).second) continue;
     std::vector<ElfFunction> functions = find_functions(path, wanted);
     if (functions.empty()) continue;
     std::map<std::string, const ElfFunction*> by_name;

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -44,9 +46,11 @@ class HeapCollector {
   HeapCollector(const HeapCollector&) = delete;
   HeapCollector& operator=(const HeapCollector&) = delete;
 
-  // Probes the allocator functions of `pid`'s mapped files. Returns what was probed (empty
-  // when it maps no known allocator). Throws Error when a probe cannot be attached.
-  std::vector<HeapProbe> attach(pid_t pid);
+  // Probes the allocator functions of `pid`'s mapped files, or of `files` (paths in the
+  // target's root) when given: a launched command is probed in its executable and libc
+  // before it execs, so its first allocation is seen. Files already probed for `pid` are
+  // skipped. Returns what was probed now. Throws Error when a probe cannot be attached.
+  std::vector<HeapProbe> attach(pid_t pid, const std::vector<std::string>& files = {});
   // Removes every probe (the overhead guard); what was collected stays readable.
   void detach();
   bool attached() const { return !links_.empty(); }
@@ -73,6 +77,7 @@ class HeapCollector {
     std::uint64_t alloc_bytes = 0, alloc_count = 0, free_bytes = 0, free_count = 0;
   };
   std::map<Site, Totals> previous_;
+  std::set<std::tuple<pid_t, std::uint64_t, std::uint64_t>> probed_files_;  // pid, device, inode
 };
 
 }  // namespace hotline

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -17,9 +18,11 @@
 #include "collect/cpu_collector.h"
 #include "collect/perf_collector.h"
 #include "collect/heap_collector.h"
+#include "collect/heap_sampler.h"
 #include "preflight/preflight.h"
 #include "preflight/sensitive.h"
 #include "store/writer.h"
+#include "symbolize/elf_functions.h"
 #include "symbolize/symbolizer.h"
 #include "target/launch.h"
 #include "target/proc.h"
@@ -128,6 +131,12 @@ void warn_if_other_pid_namespace(pid_t pid) {
                    pid, inner, pid));
 }
 
+// A static executable, or one defining malloc (a statically linked jemalloc, tcmalloc,
+// mimalloc...), allocates without going through a preloaded library.
+bool links_own_allocator(const std::string& exe) {
+  return !find_functions(exe, {"malloc", "je_malloc", "_rjem_malloc", "mi_malloc", "tc_malloc"}).empty();
+}
+
 struct PendingProcess {
   pid_t pid;
   std::optional<pid_t> parent;
@@ -150,7 +159,8 @@ class Session {
   std::int64_t push_address(std::int64_t parent, const ResolvedAddress& resolved);
   std::int64_t push_synthetic(std::int64_t parent, const std::string& name);
   void write_stats();
-  void start_heap(pid_t pid);
+  void load_heap();  // the BPF side and the probe-cost calibration, before any target runs
+  void start_heap(pid_t pid, const std::vector<std::string>& files = {});
   void check_heap_overhead();
   std::int64_t heap_stack_for(const HeapDelta& delta);
   void final_report(const CpuStats& stats, const std::string& status_note);
@@ -160,12 +170,16 @@ class Session {
   std::unique_ptr<RecordingWriter> writer_;
   std::unique_ptr<CpuSource> collector_;
   std::unique_ptr<HeapCollector> heap_;
+  std::unique_ptr<HeapSampler> sampler_;
+  std::string heap_mode_ = "off";  // exact | sampled | detached | off, as recorded
   std::pair<double, double> probe_cost_ns_{0, 0};
   std::optional<Clock::time_point> heap_guard_at_;
   std::vector<pid_t> heap_pids_;
   double heap_cpu_start_ = 0;
   HeapStats heap_stats_start_;
   bool heap_after_exec_ = false;
+  bool heap_attached_ = false;
+  std::string heap_probe_list_;
   int heap_checks_ = 0;
   std::unique_ptr<LaunchedCommand> command_;
   Symbolizer symbolizer_;
@@ -257,7 +271,7 @@ std::int64_t Session::heap_stack_for(const HeapDelta& d) {
   return node;
 }
 
-void Session::start_heap(pid_t pid) {
+void Session::load_heap() {
   if (!heap_) {
     HeapCollector::Options hopts;
     auto scale = [&](std::uint32_t n) {
@@ -270,18 +284,27 @@ void Session::start_heap(pid_t pid) {
     probe_cost_ns_ = heap_->calibrate();
     writer_->set_meta("heap_probe_cost_ns", fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second));
   }
-  std::vector<HeapProbe> probes = heap_->attach(pid);
+}
+
+void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
+  load_heap();
+  std::vector<HeapProbe> probes = heap_->attach(pid, files);
+  if (probes.empty() && (!files.empty() || heap_attached_)) return;  // nothing new
   if (probes.empty()) {
-    warn(fmt::format("heap: process {} maps no allocator hotline knows (malloc family, operator new): no heap data",
-                     pid));
+    warn(fmt::format("heap: process {} {}: no heap data", pid,
+                     process_alive(pid) ? "maps no allocator hotline knows (malloc family, operator new)"
+                                        : "exited before its allocator could be probed"));
     return;
   }
+  heap_attached_ = true;
   std::string list;
   for (const auto& p : probes) {
     auto slash = p.module.rfind('/');
     list += fmt::format("{}{}@{}", list.empty() ? "" : ",", p.function, p.module.substr(slash + 1));
   }
-  writer_->set_meta("heap_probes", list);
+  heap_probe_list_ += (heap_probe_list_.empty() ? "" : ",") + list;
+  writer_->set_meta("heap_probes", heap_probe_list_);
+  if (std::find(heap_pids_.begin(), heap_pids_.end(), pid) != heap_pids_.end()) return;
   writer_->set_meta("heap_mode", "exact");
   if (options_.verbose) info(fmt::format("heap: probing {}", list));
   heap_pids_.push_back(pid);
@@ -318,6 +341,7 @@ void Session::check_heap_overhead() {
     heap_->detach();
     heap_guard_at_.reset();
     writer_->set_meta("heap_mode", "detached");
+    heap_mode_ = "detached";
     writer_->set_meta("heap_decision", fmt::format("detached: {} (limit {}%)", facts, options_.max_overhead_pct));
     warn(fmt::format("heap probes detached: the target made {} (above --max-overhead {}%). CPU profiling continues; "
                      "heap data stops here. To keep them: --heap=exact --max-overhead=100",
@@ -347,6 +371,14 @@ void Session::write_stats() {
     writer_->set_meta("heap_dropped", std::to_string(h.dropped + h.sites_full));
     writer_->set_meta("heap_lost_stacks", std::to_string(h.stacks_lost));
   }
+  if (sampler_) {
+    const SampledHeapStats h = sampler_->stats();
+    writer_->set_meta("heap_allocations", std::to_string(h.samples));  // sampled ones
+    writer_->set_meta("heap_frees", std::to_string(h.frees));
+    writer_->set_meta("heap_untracked_frees", std::to_string(h.untracked_frees));
+    writer_->set_meta("heap_dropped", std::to_string(h.dropped));
+    writer_->set_meta("heap_processes", std::to_string(h.processes));
+  }
 }
 
 void Session::checkpoint() {
@@ -372,11 +404,11 @@ void Session::checkpoint() {
     writer_->add_thread(s.tid, s.pid, s.comm);
     samples_written_ += s.count;
   }
-  if (heap_) {
-    for (const HeapDelta& d : heap_->drain()) {
-      writer_->add_heap_samples(id, heap_stack_for(d), d.pid, d.alloc_bytes, d.alloc_count, d.free_bytes,
-                                d.free_count);
-    }
+  std::vector<HeapDelta> heap_deltas;
+  if (heap_) heap_deltas = heap_->drain();
+  if (sampler_) heap_deltas = sampler_->drain();
+  for (const HeapDelta& d : heap_deltas) {
+    writer_->add_heap_samples(id, heap_stack_for(d), d.pid, d.alloc_bytes, d.alloc_count, d.free_bytes, d.free_count);
   }
   write_stats();
   writer_->set_meta("duration_ms", std::to_string(ms));
@@ -453,6 +485,34 @@ int Session::run() {
                 "rebuild it with -g, or install its debug symbols package");
   }
 
+  // Heap: sampled needs a command to preload into; exact needs BPF and uprobes.
+  std::string heap_mode = options_.heap;
+  if (heap_mode == "auto") heap_mode = options_.command.empty() ? "exact" : "sampled";
+  if (heap_mode == "sampled" && options_.command.empty()) {
+    throw Error(ExitCode::invalid_args,
+                "--heap=sampled works on a command hotline launches (it preloads a sampling library into it)",
+                "for a running process use --heap=exact, or launch it with: hotline record -- CMD ARGS");
+  }
+  if (heap_mode == "sampled" && options_.heap == "auto" && !exe_for_check.empty() &&
+      links_own_allocator(exe_for_check)) {
+    // Its calls to malloc never reach a preloaded library: only uprobes can see them.
+    if (!options_.quiet) {
+      info(fmt::format("heap: {} has its own allocator linked in (or is static), which a preloaded sampler cannot "
+                       "see: heap in exact mode (uprobes)", exe_for_check));
+    }
+    heap_mode = "exact";
+  }
+  if (heap_mode == "exact" && (backend.backend != CpuBackend::bpf || !facts.uprobes)) {
+    const std::string why = backend.backend != CpuBackend::bpf ? "it needs BPF and uprobes (CAP_BPF, CAP_PERFMON)"
+                                                              : "this kernel has no uprobes (CONFIG_UPROBE_EVENTS)";
+    if (options_.heap == "exact") {
+      throw Error(ExitCode::permission, fmt::format("heap exact mode is unavailable: {}", why),
+                  "run as root or grant the capabilities, or record CPU only with --heap=off");
+    }
+    warn(fmt::format("no heap profile: {}", why));
+    heap_mode = "off";
+  }
+
   auto wall = std::chrono::system_clock::now();
   start_ = Clock::now();
   output_ = create_output(options_, comm_, wall);
@@ -465,8 +525,18 @@ int Session::run() {
   writer_->set_meta("mode", options_.command.empty() ? "attach" : "launch");
 
   if (!options_.command.empty()) {
-    command_ = std::make_unique<LaunchedCommand>(options_.command);
+    LaunchExtras extras;
+    if (heap_mode == "sampled") {
+      sampler_ = std::make_unique<HeapSampler>(options_.heap_sample_bytes);
+      extras.inherit_fds = sampler_->inherited_fds();
+      std::vector<std::string> env;
+      for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+      extras.environment = sampler_->environment(env);
+      writer_->set_meta("heap_sample_bytes", std::to_string(options_.heap_sample_bytes));
+    }
+    command_ = std::make_unique<LaunchedCommand>(options_.command, extras);
     g_launched_pid.store(command_->pid());
+    if (sampler_) sampler_->started();
   }
 
   if (!backend.fallback_note.empty()) warn(backend.fallback_note);  // even with --quiet: data is missing
@@ -506,23 +576,25 @@ int Session::run() {
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
-  // Heap: exact mode needs the BPF programs and uprobes.
-  std::string heap_mode = options_.heap;
-  if (heap_mode == "auto") heap_mode = command_ ? "off" : "exact";
-  if (heap_mode == "exact" && (backend.backend != CpuBackend::bpf || !facts.uprobes)) {
-    const std::string why = backend.backend != CpuBackend::bpf ? "it needs BPF and uprobes (CAP_BPF, CAP_PERFMON)"
-                                                              : "this kernel has no uprobes (CONFIG_UPROBE_EVENTS)";
-    if (options_.heap == "exact") {
-      throw Error(ExitCode::permission, fmt::format("heap exact mode is unavailable: {}", why),
-                  "run as root or grant the capabilities, or record CPU only with --heap=off");
-    }
-    warn(fmt::format("no heap profile: {}", why));
-    heap_mode = "off";
-  }
+  heap_mode_ = heap_mode;
   writer_->set_meta("heap_mode", heap_mode);
   if (heap_mode == "exact") {
     if (command_) {
-      heap_after_exec_ = true;  // once its loader has mapped the allocator
+      // Before it runs: its executable (a static allocator) and the libc it will most likely
+      // map (hotline's own); the rest once its loader has mapped it.
+      std::vector<std::string> files;
+      if (char* exe = ::realpath(command_->path().c_str(), nullptr)) {
+        files.emplace_back(exe);
+        std::free(exe);
+      }
+      if (auto maps = read_maps(::getpid())) {
+        for (const Mapping& m : *maps) {
+          const auto slash = m.path.rfind('/');
+          if (m.executable && m.is_file() && m.path.compare(slash + 1, 7, "libc.so") == 0) files.push_back(m.path);
+        }
+      }
+      start_heap(command_->pid(), files);
+      heap_after_exec_ = true;
     } else {
       for (pid_t pid : roots) start_heap(pid);
     }
@@ -593,6 +665,11 @@ int Session::run() {
   }
   // Events already queued (exits, last forks) before the final drain.
   collector_->poll_events(0, handler);
+  if (command_status && sampler_) sampler_->finish();  // what it sent before exiting
+  if (command_status && (sampler_ || (heap_attached_ && heap_mode_ == "exact"))) {
+    // The command ended by itself with the heap watched to the end: what is live is leaked.
+    writer_->set_meta("heap_at_exit", "1");
+  }
   checkpoint();
   if (command_ && !command_status) {
     // hotline ended the recording (duration, signal): stop what it launched, descendants
@@ -617,6 +694,18 @@ int Session::run() {
     }
     if (h.untracked_frees > 0 && !options_.quiet) {
       info(fmt::format("heap: {} frees of blocks allocated before hotline attached were ignored", h.untracked_frees));
+    }
+  }
+  if (sampler_) {
+    sampler_->finish();
+    const SampledHeapStats h = sampler_->stats();
+    if (h.processes == 0) {
+      warn("heap: the command never loaded hotline's heap sampler (a statically linked or setuid program ignores "
+           "LD_PRELOAD): no heap data; try --heap=exact");
+    }
+    if (h.dropped > 0) {
+      warn(fmt::format("heap: {} sampled allocations could not be tracked (too many live samples): raise "
+                       "--heap-sample-bytes", h.dropped));
     }
   }
   writer_->finish();

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,8 @@ struct RecordOptions {
   std::string output_dir;  // HOTLINE_OUTPUT_DIR; "" = current directory
   double map_scale = 1.0;
   std::string cpu_backend = "auto";  // auto | bpf | perf
-  std::string heap = "auto";         // auto | exact | off
+  std::string heap = "auto";         // auto | exact | sampled | off
+  std::uint64_t heap_sample_bytes = 512 * 1024;  // sampled mode: mean bytes between samples
   double max_overhead_pct = 5.0;     // heap exact mode: detach above this projected slowdown
   bool force = false;
   bool quiet = false;

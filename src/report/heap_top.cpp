@@ -81,6 +81,28 @@ HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& opti
   report.untracked_frees = static_cast<std::uint64_t>(reader.meta_int("heap_untracked_frees"));
   report.dropped = static_cast<std::uint64_t>(reader.meta_int("heap_dropped"));
   report.metric = options.metric;
+  report.sample_bytes = static_cast<std::uint64_t>(reader.meta_int("heap_sample_bytes"));
+  if (options.leaks) {
+    if (reader.meta_or("heap_at_exit") != "1") {
+      throw Error(ExitCode::invalid_args,
+                  fmt::format("{} has no leak report: leaks are the blocks still allocated when a launched command "
+                              "exits by itself, with its heap recorded to the end (this recording {})",
+                              reader.path(),
+                              report.heap_mode == "off"        ? "has no heap data"
+                              : report.heap_mode == "detached" ? "lost its heap probes on the way"
+                              : reader.meta_or("mode") == "attach"
+                                  ? "is of a running process"
+                                  : "ended before the command did"),
+                  "record with: hotline record -- CMD ARGS (no --duration shorter than the run); or see what is "
+                  "live at the end with: hotline top heap FILE --metric live");
+    }
+    if (options.metric != HeapMetric::live || options.at || options.common.window.since || options.common.window.until ||
+        options.common.window.range) {
+      throw Error(ExitCode::invalid_args, "--leaks reports what is live at exit: it takes no --metric, --at or window",
+                  "drop those options, or use --metric/--at without --leaks");
+    }
+    report.leaks = true;
+  }
 
   const auto checkpoints = reader.checkpoints();
   TimeWindow window = options.common.window;
@@ -144,6 +166,8 @@ HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& opti
       Acc& a = acc[key_of(*f)];
       a.frame = f;
       a.entry.live_bytes += h.alloc_bytes - h.free_bytes;
+      a.entry.live_count += h.alloc_count - h.free_count;
+      report.live_count += h.alloc_count - h.free_count;
       total_live += h.alloc_bytes - h.free_bytes;
       if (in_window.contains(id)) {
         a.entry.alloc_bytes += h.alloc_bytes;
@@ -195,11 +219,18 @@ std::string render_heap_text(const HeapTopReport& r, GroupBy by) {
                                 human_bytes(r.alloc_bytes), r.alloc_count, r.file);
   if (r.heap_mode == "off") return out + "no heap data in this recording (recorded with --heap=off, or CPU only)\n";
   if (r.heap_mode == "detached") out += fmt::format("note: heap probes were {}\n", r.heap_decision);
+  if (r.heap_mode == "sampled" && r.sample_bytes > 0) {
+    out += fmt::format("note: sampled about every {} allocated: sizes and counts are estimates\n",
+                       human_bytes(static_cast<std::int64_t>(r.sample_bytes)));
+  }
+  if (r.leaks) {
+    out += fmt::format("leaked at exit: {} in {} blocks, by allocating line\n", human_bytes(r.live_bytes), r.live_count);
+  }
   if (r.untracked_frees > 0) {
     out += fmt::format("note: {} frees of blocks allocated before recording started were ignored\n", r.untracked_frees);
   }
   if (r.dropped > 0) out += fmt::format("note: {} allocations were not tracked (maps full)\n", r.dropped);
-  if (r.entries.empty()) return out + "no heap activity in this window\n";
+  if (r.entries.empty()) return out + (r.leaks ? "no leaks: every block was freed before exit\n" : "no heap activity in this window\n");
   TextTable t;
   t.headers = {"LIVE", "ALLOCATED", "COUNT", std::string(metric_name(r.metric)) + "%"};
   t.right_align = {true, true, true, true, false, false};
@@ -226,6 +257,9 @@ std::string render_heap_json(const HeapTopReport& r) {
   j["pids"] = r.pids;
   j["heap_mode"] = r.heap_mode;
   j["heap_decision"] = r.heap_decision;
+  if (r.sample_bytes > 0) j["sample_bytes"] = r.sample_bytes;
+  j["leaks"] = r.leaks;
+  j["live_count"] = r.live_count;
   j["metric"] = metric_name(r.metric);
   j["window"] = {{"start_ms", r.window_start_ms}, {"end_ms", r.window_end_ms}};
   j["live_bytes"] = r.live_bytes;
@@ -238,6 +272,7 @@ std::string render_heap_json(const HeapTopReport& r) {
   for (const auto& e : r.entries) {
     nlohmann::ordered_json x;
     x["live_bytes"] = e.live_bytes;
+    x["live_count"] = e.live_count;
     x["alloc_bytes"] = e.alloc_bytes;
     x["alloc_count"] = e.alloc_count;
     x["free_bytes"] = e.free_bytes;

@@ -19,10 +19,12 @@ struct HeapTopOptions {
   HeapMetric metric = HeapMetric::live;
   std::optional<std::chrono::milliseconds> at;  // live/peak as of this time (default: the end)
   bool show_allocator = false;  // keep allocator and standard-library frames as the site
+  bool leaks = false;  // live at the end of a launched command that exited: its leaks
 };
 
 struct HeapTopEntry {
   std::int64_t live_bytes = 0;
+  std::int64_t live_count = 0;  // blocks still allocated
   std::int64_t alloc_bytes = 0;
   std::int64_t alloc_count = 0;
   std::int64_t free_bytes = 0;
@@ -34,6 +36,9 @@ struct HeapTopEntry {
 
 struct HeapTopReport {
   std::string file, process, pids, heap_mode, heap_decision;
+  std::uint64_t sample_bytes = 0;  // sampled mode: the mean bytes between samples
+  bool leaks = false;
+  std::int64_t live_count = 0;
   std::int64_t window_start_ms = 0, window_end_ms = 0;
   std::int64_t live_bytes = 0;  // all sites, at the end of the window (or --at)
   std::int64_t peak_bytes = 0;  // highest total live at any checkpoint up to then

@@ -54,7 +54,8 @@ std::string resolve_command(const std::string& name) {
               "check the name, or give its path");
 }
 
-LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) : path_(resolve_command(argv.at(0))) {
+LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const LaunchExtras& extras)
+    : path_(resolve_command(argv.at(0))) {
   int gate[2], err[2];
   if (::pipe2(gate, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     throw Error(ExitCode::general, errno_text("cannot create pipes", errno));
@@ -66,6 +67,11 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) : path_(r
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  if (extras.environment) {
+    for (const auto& kv : *extras.environment) envp.push_back(const_cast<char*>(kv.c_str()));
+    envp.push_back(nullptr);
+  }
   const pid_t parent = ::getpid();
 
   pid_ = ::fork();
@@ -84,7 +90,12 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) : path_(r
     } while (n < 0 && errno == EINTR);
     if (n != 1) ::_exit(127);
     ::prctl(PR_SET_PDEATHSIG, 0);
-    ::execv(path_.c_str(), args.data());
+    for (int fd : extras.inherit_fds) ::fcntl(fd, F_SETFD, 0);
+    if (extras.environment) {
+      ::execve(path_.c_str(), args.data(), envp.data());
+    } else {
+      ::execv(path_.c_str(), args.data());
+    }
     int e = errno;
     ssize_t ignored = ::write(err_write.get(), &e, sizeof e);
     (void)ignored;

@@ -16,9 +16,15 @@ namespace hotline {
 // Throws Error(invalid_args) when there is none.
 std::string resolve_command(const std::string& name);
 
+// What the command gets besides its arguments (the heap sampler's library and socket).
+struct LaunchExtras {
+  std::vector<int> inherit_fds;                         // kept open across exec
+  std::optional<std::vector<std::string>> environment;  // NAME=value; default: hotline's
+};
+
 class LaunchedCommand {
  public:
-  explicit LaunchedCommand(const std::vector<std::string>& argv);
+  explicit LaunchedCommand(const std::vector<std::string>& argv, const LaunchExtras& extras = {});
   ~LaunchedCommand();
   LaunchedCommand(const LaunchedCommand&) = delete;
   LaunchedCommand& operator=(const LaunchedCommand&) = delete;

@@ -580,8 +580,10 @@ int Session::run() {
   writer_->set_meta("heap_mode", heap_mode);
   if (heap_mode == "exact") {
     if (command_) {
-      // Before it runs: its executable (a static allocator) and the libc it will most likely
-      // map (hotline's own); the rest once its loader has mapped it.
+      // Before it runs: its executable (a static allocator) and the libc and libstdc++ it
+      // will most likely map (hotline's own: operator new must be probed from the start, or
+      // new's callers are lost behind libstdc++'s frame-pointer-less code); the rest once
+      // its loader has mapped it.
       std::vector<std::string> files;
       if (char* exe = ::realpath(command_->path().c_str(), nullptr)) {
         files.emplace_back(exe);
@@ -590,7 +592,10 @@ int Session::run() {
       if (auto maps = read_maps(::getpid())) {
         for (const Mapping& m : *maps) {
           const auto slash = m.path.rfind('/');
-          if (m.executable && m.is_file() && m.path.compare(slash + 1, 7, "libc.so") == 0) files.push_back(m.path);
+          const std::string base = m.path.substr(slash + 1);
+          if (m.executable && m.is_file() && (base.starts_with("libc.so") || base.starts_with("libstdc++.so"))) {
+            files.push_back(m.path);
+          }
         }
       }
       start_heap(command_->pid(), files);

@@ -26,12 +26,38 @@ nlohmann::json heap_json(const std::string& db, const std::vector<std::string>& 
   return j;
 }
 
-const nlohmann::json* heap_line(const nlohmann::json& report, const std::string& marker) {
-  const int line = line_of("heap.c", marker);
+const nlohmann::json* heap_line(const nlohmann::json& report, const std::string& marker,
+                                const std::string& source = "heap.c") {
+  const int line = line_of(source, marker);
   for (const auto& e : report["entries"]) {
-    if (e["line"] == line && e["file"].get<std::string>().ends_with("heap.c")) return &e;
+    if (e["line"] == line && e["file"].get<std::string>().ends_with("/" + source)) return &e;
   }
   return nullptr;
+}
+
+// Records a launched command to its end; returns hotline's result and the recording.
+struct LaunchRun {
+  RunResult result;
+  std::string db;
+};
+LaunchRun record_command(const TempDir& dir, const std::string& name, const std::vector<std::string>& options,
+                         const std::vector<std::string>& command) {
+  LaunchRun out;
+  out.db = dir.file(name + ".db");
+  std::vector<std::string> argv = {hotline_bin(), "record", "-o", out.db};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  out.result = run(argv, std::chrono::seconds(120));
+  return out;
+}
+
+std::string meta(const std::string& db, const std::string& key) {
+  return query_value(db, "SELECT value FROM meta WHERE key = '" + key + "'");
+}
+
+double field(const nlohmann::json* entry, const char* name) {
+  return entry == nullptr ? -1.0 : (*entry)[name].get<double>();
 }
 
 // Records the heap fixture by --pid: hotline attaches first, then the fixture runs its
@@ -159,6 +185,193 @@ TEST(HeapExact, NoProbeRemainsAfterHotlineEnds) {
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0) << recorder.read_stderr();
   EXPECT_EQ(uprobe_links(), before) << "every uprobe is gone after SIGTERM";
+}
+
+// ---- sampled mode (the preloaded library), launched commands, leaks -------------------
+
+TEST(HeapSampled, IsTheDefaultForLaunchedCommandsAndReportsLeaks) {
+  TempDir dir;
+  LaunchRun r = record_command(dir, "heap", {"-q"}, {fixture("heap"), "--run"});
+  ASSERT_EQ(r.result.code, 0) << r.result.err;
+  EXPECT_EQ(meta(r.db, "heap_mode"), "sampled");
+  EXPECT_EQ(meta(r.db, "heap_sample_bytes"), "524288");
+  EXPECT_EQ(meta(r.db, "heap_processes"), "1");
+  EXPECT_EQ(meta(r.db, "heap_at_exit"), "1");
+
+  // At the default mean of 512 KiB, the 1 GiB churn line (~2,000 samples, 2.3% standard
+  // error) is first by bytes allocated and within 10%; nothing of it is live.
+  auto alloc = heap_json(r.db, {"--metric", "alloc"});
+  ASSERT_FALSE(alloc["entries"].empty()) << alloc.dump(1);
+  EXPECT_EQ(alloc["entries"][0]["line"], line_of("heap.c", "HEAP_CHURN_LINE")) << alloc.dump(1);
+  const auto* churn = heap_line(alloc, "HEAP_CHURN_LINE");
+  EXPECT_NEAR(field(churn, "alloc_bytes"), 1024.0 * kMiB, 0.10 * 1024 * kMiB) << alloc.dump(1);
+  EXPECT_NEAR(field(churn, "alloc_count"), 16384, 0.10 * 16384);
+  EXPECT_NEAR(field(churn, "live_bytes"), 0, 1.5 * kMiB) << "sampled churn blocks are all freed";
+  EXPECT_EQ(alloc["heap_mode"], "sampled");
+  EXPECT_EQ(alloc["sample_bytes"], 524288);
+
+  // Leaks: what the fixture kept and never freed, by line; the churn line is not there.
+  auto leaks = heap_json(r.db, {"--leaks"});
+  EXPECT_EQ(leaks["leaks"], true);
+  ASSERT_FALSE(leaks["entries"].empty()) << leaks.dump(1);
+  EXPECT_EQ(leaks["entries"][0]["line"], line_of("heap.c", "HEAP_LIVE_LINE")) << leaks.dump(1);
+  EXPECT_EQ(heap_line(leaks, "HEAP_CHURN_LINE"), nullptr) << leaks.dump(1);
+  EXPECT_NEAR(leaks["live_bytes"].get<double>(), 95.0 * kMiB, 0.15 * 95 * kMiB) << "64+8+4+2+15 MiB kept";
+  EXPECT_GT(leaks["live_count"].get<int>(), 40);
+  RunResult text = run({hotline_bin(), "top", "heap", r.db, "--leaks"});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("leaked at exit"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("sampled about every 512.0 KiB"), std::string::npos) << text.out;
+}
+
+TEST(HeapSampled, LinesOfEightMiBOrMoreAreWithinTenPercentOfExact) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  LaunchRun exact = record_command(dir, "exact", {"-q", "--heap", "exact", "--max-overhead", "100"},
+                                   {fixture("heap"), "--run"});
+  ASSERT_EQ(exact.result.code, 0) << exact.result.err;
+  // A mean of 64 KiB samples a 1 MiB block with probability 1 - e^-16: the 1 MiB lines are
+  // then within 10% by construction; the churn line has ~10,000 samples (1% error).
+  LaunchRun sampled = record_command(dir, "sampled", {"-q", "--heap", "sampled", "--heap-sample-bytes", "65536"},
+                                     {fixture("heap"), "--run"});
+  ASSERT_EQ(sampled.result.code, 0) << sampled.result.err;
+  EXPECT_EQ(meta(exact.db, "heap_mode"), "exact");
+  EXPECT_EQ(meta(sampled.db, "heap_mode"), "sampled");
+  auto e = heap_json(exact.db, {"--metric", "alloc"}), s = heap_json(sampled.db, {"--metric", "alloc"});
+  // Exact mode on a launched command is probed before it execs: every allocation is seen.
+  const auto* churn = heap_line(e, "HEAP_CHURN_LINE");
+  EXPECT_EQ(field(churn, "alloc_count"), 16384) << e.dump(1);
+  EXPECT_EQ(field(heap_line(e, "HEAP_LIVE_LINE"), "live_bytes"), 64.0 * kMiB);
+  for (const char* marker : {"HEAP_LIVE_LINE", "HEAP_CHURN_LINE", "HEAP_REALLOC_LINE", "HEAP_THREAD_LINE"}) {
+    const auto *x = heap_line(e, marker), *y = heap_line(s, marker);
+    ASSERT_NE(x, nullptr) << marker << e.dump(1);
+    ASSERT_NE(y, nullptr) << marker << s.dump(1);
+    const double ea = field(x, "alloc_bytes"), sa = field(y, "alloc_bytes");
+    EXPECT_GE(ea, 8.0 * kMiB) << marker;
+    EXPECT_NEAR(sa, ea, 0.10 * ea) << marker << " allocated";
+    const double el = field(x, "live_bytes"), sl = field(y, "live_bytes");
+    if (el >= 8.0 * kMiB) EXPECT_NEAR(sl, el, 0.10 * el) << marker << " live";
+  }
+}
+
+TEST(HeapSampled, RefusedForARunningProcessWithTheWayOut) {
+  TempDir dir;
+  Child target({fixture("heap")});
+  RunResult r = run({hotline_bin(), "record", "--pid", std::to_string(target.pid()), "--heap", "sampled",
+                     "--duration", "1s", "-o", dir.file("x.db")});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--heap=exact"), std::string::npos) << r.err;
+  EXPECT_NE(::access(dir.file("x.db").c_str(), F_OK), 0) << "nothing created";
+}
+
+TEST(HeapSampled, LeaksNeedACommandThatRanToItsEnd) {
+  TempDir dir;
+  // The fixture waits for a signal that never comes: hotline's --duration ends it.
+  LaunchRun cut = record_command(dir, "cut", {"-q", "--duration", "1s"}, {fixture("heap")});
+  ASSERT_EQ(cut.result.code, 0) << cut.result.err;
+  RunResult r = run({hotline_bin(), "top", "heap", cut.db, "--leaks"});
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("ended before the command did"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--metric live"), std::string::npos) << r.err;
+  RunResult mixed = run({hotline_bin(), "top", "heap", cut.db, "--leaks", "--metric", "alloc"});
+  EXPECT_EQ(mixed.code, 2);
+}
+
+TEST(HeapSampled, FollowsForksAndPreloadedExecsAndLeavesPlainChildrenAlone) {
+  TempDir dir;
+  LaunchRun r = record_command(dir, "fork", {"-q", "--heap-sample-bytes", "65536"}, {fixture("heap_fork")});
+  ASSERT_EQ(r.result.code, 0) << r.result.err;
+  auto leaks = heap_json(r.db, {"--leaks"});
+  const std::string src = "heap_fork.c";
+  EXPECT_NEAR(field(heap_line(leaks, "HEAP_PARENT_LINE", src), "live_bytes"), 4.0 * kMiB, 0.1 * 4 * kMiB)
+      << leaks.dump(1);
+  EXPECT_NEAR(field(heap_line(leaks, "HEAP_CHILD_LINE", src), "live_bytes"), 16.0 * kMiB, 0.1 * 16 * kMiB)
+      << "a forked child keeps sampling, under its own pid";
+  EXPECT_NEAR(field(heap_line(leaks, "HEAP_EXEC_LINE", src), "live_bytes"), 8.0 * kMiB, 0.1 * 8 * kMiB)
+      << "an exec'd child that keeps the environment loads the sampler again";
+  EXPECT_EQ(heap_line(leaks, "HEAP_PLAIN_LINE", src), nullptr) << "no environment, no sampler";
+  EXPECT_EQ(meta(r.db, "heap_processes"), "2");
+  // The plain child ran normally (its output is the command's own).
+  EXPECT_NE(r.result.out.find("plain child ok (sampler absent)"), std::string::npos) << r.result.out;
+  EXPECT_NE(r.result.out.find("all children ok"), std::string::npos) << r.result.out;
+}
+
+TEST(HeapSampled, TheCommandCarriesOnWhenHotlineIsKilled) {
+  TempDir dir;
+  const std::string out = dir.file("out"), status = dir.file("status");
+  Child recorder({hotline_bin(), "record", "-q", "-o", dir.file("k.db"), "--", "/bin/sh", "-c",
+                  "sleep 1; " + fixture("heap") + " --run > " + out + "; echo $? > " + status},
+                 true);
+  std::this_thread::sleep_for(400ms);
+  recorder.signal(SIGKILL);
+  recorder.wait(10s);
+  // The command outlives hotline (as with any parent); its sends now fail (no SIGPIPE):
+  // sampling stops and the program finishes normally.
+  std::string code;
+  for (int i = 0; i < 200 && code.empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    RunResult cat = run({"/bin/cat", status});
+    if (cat.code == 0 && !cat.out.empty()) code = cat.out;
+  }
+  EXPECT_EQ(code, "0\n");
+  EXPECT_NE(run({"/bin/cat", out}).out.find("done"), std::string::npos);
+}
+
+// ---- C++ and static allocators --------------------------------------------------------
+
+class HeapCxx : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HeapCxx, NewAndStdVectorAreAttributedToTheProgramsLines) {
+  if (GetParam() == "exact") HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::vector<std::string> options = {"-q", "--heap", GetParam()};
+  if (GetParam() == "exact") options.insert(options.end(), {"--max-overhead", "100"});
+  if (GetParam() == "sampled") options.insert(options.end(), {"--heap-sample-bytes", "65536"});
+  LaunchRun r = record_command(dir, "cxx", options, {fixture("heap_cxx"), "--run"});
+  ASSERT_EQ(r.result.code, 0) << r.result.err;
+  auto live = heap_json(r.db);
+  const std::string src = "heap_cxx.cpp";
+  const double tolerance = GetParam() == "exact" ? 0.01 : 0.10;
+  ASSERT_FALSE(live["entries"].empty());
+  EXPECT_EQ(live["entries"][0]["line"], line_of(src, "HEAP_NEW_LINE")) << live.dump(1);
+  EXPECT_NEAR(field(heap_line(live, "HEAP_NEW_LINE", src), "live_bytes"), 32.0 * kMiB, tolerance * 32 * kMiB);
+  EXPECT_NEAR(field(heap_line(live, "HEAP_VECTOR_LINE", src), "live_bytes"), 16.0 * kMiB, tolerance * 16 * kMiB)
+      << live.dump(1);
+  EXPECT_NEAR(field(heap_line(live, "HEAP_STRING_LINE", src), "live_bytes"), 8.0 * kMiB, tolerance * 8 * kMiB)
+      << live.dump(1);
+  for (const auto& e : live["entries"]) {
+    const std::string fn = e["function"], file = e["file"];
+    EXPECT_FALSE(fn.starts_with("std::") || fn.starts_with("operator new") || file.find("/c++/") != std::string::npos)
+        << "standard-library frame reported as a site: " << e.dump();
+  }
+  // --show-allocator keeps the allocator's immediate caller, inside the standard library.
+  auto raw = heap_json(r.db, {"--show-allocator"});
+  bool inside = false;
+  for (const auto& e : raw["entries"]) {
+    const std::string fn = e["function"];
+    inside |= fn.starts_with("std::") || fn.starts_with("operator new");
+  }
+  EXPECT_TRUE(inside) << raw.dump(1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, HeapCxx, ::testing::Values("sampled", "exact"));
+
+TEST(HeapExact, FindsAStaticallyLinkedJemalloc) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  // heap_jemalloc is the heap fixture with libjemalloc.a linked in: malloc is in the
+  // executable, where no preloaded library can see it, so auto picks exact mode.
+  LaunchRun r = record_command(dir, "je", {"--max-overhead", "100"}, {fixture("heap_jemalloc"), "--run"});
+  ASSERT_EQ(r.result.code, 0) << r.result.err;
+  EXPECT_NE(r.result.err.find("has its own allocator linked in"), std::string::npos) << r.result.err;
+  EXPECT_EQ(meta(r.db, "heap_mode"), "exact");
+  EXPECT_NE(meta(r.db, "heap_probes").find("malloc@heap_jemalloc"), std::string::npos) << meta(r.db, "heap_probes");
+  auto live = heap_json(r.db);
+  EXPECT_NEAR(field(heap_line(live, "HEAP_LIVE_LINE"), "live_bytes"), 64.0 * kMiB, 0.01 * 64 * kMiB) << live.dump(1);
+  auto alloc = heap_json(r.db, {"--metric", "alloc"});
+  const auto* churn = heap_line(alloc, "HEAP_CHURN_LINE");
+  EXPECT_EQ(field(churn, "alloc_count"), 16384) << alloc.dump(1);
+  EXPECT_NEAR(field(churn, "alloc_bytes"), 1024.0 * kMiB, 0.01 * 1024 * kMiB);
 }
 
 }  // namespace

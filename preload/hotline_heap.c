@@ -28,6 +28,7 @@
 #include <execinfo.h>
 #include <link.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,7 @@ static atomic_int sampling; /* 1 while the channel works */
 static int64_t sample_mean = 512 * 1024;
 static uintptr_t self_lo, self_hi; /* this library's code: frames to skip */
 static atomic_ulong dropped_pending;
+static pid_t my_pid; /* refreshed in a forked child (pthread_atfork): no getpid per message */
 
 static void channel_send(const struct hotline_heap_msg* m, size_t len) {
   for (;;) {
@@ -125,7 +127,7 @@ static void channel_send(const struct hotline_heap_msg* m, size_t len) {
 static void send_simple(uint32_t kind, uintptr_t ptr, uint64_t size) {
   struct hotline_heap_msg m;
   m.kind = kind;
-  m.pid = (uint32_t)getpid();
+  m.pid = (uint32_t)my_pid;
   m.ptr = ptr;
   m.size = size;
   int saved = errno;
@@ -254,7 +256,7 @@ static __attribute__((noinline)) void sample_slow(void* p, size_t size) {
     int n = backtrace(raw, HOTLINE_HEAP_MAX_FRAMES + 8);
     struct hotline_heap_msg m;
     m.kind = HOTLINE_HEAP_ALLOC;
-    m.pid = (uint32_t)getpid();
+    m.pid = (uint32_t)my_pid;
     m.ptr = (uintptr_t)p;
     m.size = size;
     int first = 0;
@@ -300,6 +302,8 @@ static int find_self(struct dl_phdr_info* info, size_t size, void* data) {
   return 0;
 }
 
+static void after_fork_in_child(void) { my_pid = getpid(); }
+
 static long env_number(const char* name) {
   const char* s = getenv(name);
   if (s == NULL || *s == '\0') return -1;
@@ -327,6 +331,8 @@ static __attribute__((constructor)) void hotline_heap_init(void) {
   }
   channel_fd = (int)fd;
   if (mean > 0) sample_mean = mean;
+  my_pid = getpid();
+  pthread_atfork(NULL, NULL, after_fork_in_child);
   dl_iterate_phdr(find_self, (void*)(uintptr_t)&sample_slow);
   {
     void* warm[4];

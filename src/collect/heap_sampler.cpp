@@ -52,9 +52,11 @@ HeapSampler::HeapSampler(std::uint64_t mean_bytes) : mean_(mean_bytes), library_
   ours_.reset(sv[0]);
   theirs_.reset(sv[1]);
   // Room for bursts while the reader is descheduled (the kernel caps it at wmem_max).
-  int bytes = 4 << 20;
-  ::setsockopt(theirs_.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-  ::setsockopt(ours_.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  // Beyond wmem_max when allowed (CAP_NET_ADMIN): a sender blocks only when it is full.
+  int bytes = 8 << 20;
+  if (::setsockopt(theirs_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
+    ::setsockopt(theirs_.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  }
   int p[2];
   if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) throw Error(ExitCode::general, errno_text("cannot create a pipe", errno));
   stop_read_.reset(p[0]);
@@ -119,16 +121,18 @@ void HeapSampler::read_loop() {
       return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
   };
-  pollfd fds[2] = {{ours_.get(), POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
+  // Not woken per datagram: a reader sleeping on the socket would make every sampled
+  // allocation pay for a cross-CPU wake-up (tens of microseconds in a VM). It looks every
+  // few milliseconds instead; the socket buffer holds thousands of samples meanwhile.
+  pollfd stop{stop_read_.get(), POLLIN, 0};
   while (true) {
-    int r = ::poll(fds, 2, -1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return;
-    if (fds[1].revents != 0) {
+    if (!read_all()) return;  // end of stream
+    int r = ::poll(&stop, 1, 5);
+    if (r < 0 && errno != EINTR) return;
+    if (r > 0) {
       read_all();  // the command has exited: everything it sent is queued already
       return;
     }
-    if (fds[0].revents != 0 && !read_all()) return;
   }
 }
 

@@ -22,7 +22,7 @@ struct RecordOptions {
   double map_scale = 1.0;
   std::string cpu_backend = "auto";  // auto | bpf | perf
   std::string heap = "auto";         // auto | exact | sampled | off
-  std::uint64_t heap_sample_bytes = 512 * 1024;  // sampled mode: mean bytes between samples
+  std::uint64_t heap_sample_bytes = std::uint64_t{512} * 1024;  // sampled mode: mean bytes between samples
   double max_overhead_pct = 5.0;     // heap exact mode: detach above this projected slowdown
   bool force = false;
   bool quiet = false;

@@ -161,6 +161,7 @@ class Session {
   void write_stats();
   void load_heap();  // the BPF side and the probe-cost calibration, before any target runs
   void start_heap(pid_t pid, const std::vector<std::string>& files = {});
+  void follow_heap(pid_t pid);
   void check_heap_overhead();
   std::int64_t heap_stack_for(const HeapDelta& delta);
   void final_report(const CpuStats& stats, const std::string& status_note);
@@ -177,9 +178,9 @@ class Session {
   std::vector<pid_t> heap_pids_;
   double heap_cpu_start_ = 0;
   HeapStats heap_stats_start_;
-  bool heap_after_exec_ = false;
   bool heap_attached_ = false;
   std::string heap_probe_list_;
+  std::set<std::string> heap_probe_names_;
   int heap_checks_ = 0;
   std::unique_ptr<LaunchedCommand> command_;
   Symbolizer symbolizer_;
@@ -207,6 +208,8 @@ void Session::on_event(const ProcEvent& event) {
     case ProcEvent::fork:
       symbolizer_.reset_process(event.pid);  // a recycled pid's old mappings are not its own
       track(event.pid, event.parent, event.comm);
+      // Uprobes filter by address space: a child needs its own (same files as its parent).
+      if (heap_attached_ && heap_mode_ == "exact") follow_heap(event.pid);
       break;
     case ProcEvent::exec: {
       // The loader maps shared libraries after exec: look again shortly after.
@@ -286,6 +289,16 @@ void Session::load_heap() {
   }
 }
 
+// Heap probes for a process that appeared (fork) or changed (exec) while recording; it may
+// already be gone.
+void Session::follow_heap(pid_t pid) {
+  try {
+    start_heap(pid);
+  } catch (const Error& e) {
+    if (options_.verbose) info(fmt::format("heap: process {} not followed: {}", pid, e.what()));
+  }
+}
+
 void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
   load_heap();
   std::vector<HeapProbe> probes = heap_->attach(pid, files);
@@ -300,9 +313,11 @@ void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
   std::string list;
   for (const auto& p : probes) {
     auto slash = p.module.rfind('/');
-    list += fmt::format("{}{}@{}", list.empty() ? "" : ",", p.function, p.module.substr(slash + 1));
+    std::string name = fmt::format("{}@{}", p.function, p.module.substr(slash + 1));
+    list += (list.empty() ? "" : ",") + name;
+    // The same function in a child's copy of the same file is listed once.
+    if (heap_probe_names_.insert(name).second) heap_probe_list_ += (heap_probe_list_.empty() ? "" : ",") + name;
   }
-  heap_probe_list_ += (heap_probe_list_.empty() ? "" : ",") + list;
   writer_->set_meta("heap_probes", heap_probe_list_);
   if (std::find(heap_pids_.begin(), heap_pids_.end(), pid) != heap_pids_.end()) return;
   writer_->set_meta("heap_mode", "exact");
@@ -599,7 +614,6 @@ int Session::run() {
         }
       }
       start_heap(command_->pid(), files);
-      heap_after_exec_ = true;
     } else {
       for (pid_t pid : roots) start_heap(pid);
     }
@@ -647,9 +661,10 @@ int Session::run() {
       const pid_t pid = rereads_.begin()->second;
       symbolizer_.snapshot(pid);
       rereads_.erase(rereads_.begin());
-      if (heap_after_exec_ && command_ && pid == command_->pid()) {
-        heap_after_exec_ = false;
-        start_heap(pid);
+      // After an exec, probe what the loader mapped (a command probed before it started,
+      // a forked child that exec'd).
+      if (heap_mode_ == "exact" && std::find(heap_pids_.begin(), heap_pids_.end(), pid) != heap_pids_.end()) {
+        follow_heap(pid);
       }
     }
     if (heap_guard_at_ && now >= *heap_guard_at_) check_heap_overhead();

@@ -250,7 +250,9 @@ TEST(HeapSampled, LinesOfEightMiBOrMoreAreWithinTenPercentOfExact) {
     EXPECT_GE(ea, 8.0 * kMiB) << marker;
     EXPECT_NEAR(sa, ea, 0.10 * ea) << marker << " allocated";
     const double el = field(x, "live_bytes"), sl = field(y, "live_bytes");
-    if (el >= 8.0 * kMiB) EXPECT_NEAR(sl, el, 0.10 * el) << marker << " live";
+    if (el >= 8.0 * kMiB) {
+      EXPECT_NEAR(sl, el, 0.10 * el) << marker << " live";
+    }
   }
 }
 
@@ -315,6 +317,22 @@ TEST(HeapSampled, TheCommandCarriesOnWhenHotlineIsKilled) {
   }
   EXPECT_EQ(code, "0\n");
   EXPECT_NE(run({"/bin/cat", out}).out.find("done"), std::string::npos);
+}
+
+TEST(HeapExact, FollowsForkedChildren) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  // Uprobes filter by address space: a forked child gets its own probes when hotline sees
+  // the fork; this child allocates 16 MiB two seconds after it was forked.
+  LaunchRun r = record_command(dir, "forkx", {"-q", "--heap", "exact", "--max-overhead", "100"},
+                               {fixture("heap_fork"), "--slow-child"});
+  ASSERT_EQ(r.result.code, 0) << r.result.err;
+  auto leaks = heap_json(r.db, {"--leaks"});
+  const std::string src = "heap_fork.c";
+  EXPECT_EQ(field(heap_line(leaks, "HEAP_PARENT_LINE", src), "live_bytes"), 4.0 * kMiB) << leaks.dump(1);
+  EXPECT_EQ(field(heap_line(leaks, "HEAP_CHILD_LINE", src), "live_bytes"), 16.0 * kMiB) << leaks.dump(1);
+  const std::string probes = meta(r.db, "heap_probes");
+  EXPECT_EQ(probes.find("malloc@libc.so.6"), probes.rfind("malloc@libc.so.6")) << "listed once: " << probes;
 }
 
 // ---- C++ and static allocators --------------------------------------------------------

@@ -9,15 +9,17 @@
  *
  * Only sampled allocations pay: their stack is unwound (backtrace(): .eh_frame, so frames
  * without frame pointers are right too), their pointer goes into a lock-free table, and one
- * datagram goes to hotline. A free looks its pointer up in a small counting filter first
- * (one L1 load in the common case), the table only when the filter says "maybe".
+ * datagram goes to hotline. Over glibc, a sampled block is allocated slightly larger so that
+ * its chunk header carries a rare size residue; a free reads that header (which glibc's free
+ * reads next anyway) and looks further (a small counting filter, then the table) only for
+ * the 1 in 64 chunks that carry the residue, and for large mmapped ones.
  *
  * The channel is a SOCK_SEQPACKET socket hotline created and passed by descriptor number;
  * it is used only if it is a socket of that type whose creator is the pid hotline named,
  * so a descriptor that was closed or reused (in an exec'd child, say) is never written to.
  * Nothing is written to files; nothing is named in the file system.
  *
- * Safe under threads (no locks), fork (pids are read per message), exec (the socket and
+ * Safe under threads (no locks), fork (the child refreshes its pid), exec (the socket and
  * this library follow only preloaded children, which re-check the socket), dlsym bootstrap
  * (allocations made while resolving the real functions come from a static arena), hotline
  * going away (MSG_NOSIGNAL: sampling stops, the program goes on), and programs that never
@@ -58,6 +60,7 @@ static int (*real_posix_memalign)(void**, size_t, size_t);
 static void* (*real_aligned_alloc)(size_t, size_t);
 static void* (*real_valloc)(size_t);
 static void* (*real_pvalloc)(size_t);
+static size_t (*real_usable_size)(void*);
 
 /* While dlsym runs (it may allocate), allocations come from here and are never freed. */
 static _Alignas(64) char boot_arena[64 * 1024];
@@ -92,6 +95,7 @@ static void resolve(void) {
   real_aligned_alloc = (void* (*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
   real_valloc = (void* (*)(size_t))dlsym(RTLD_NEXT, "valloc");
   real_pvalloc = (void* (*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+  real_usable_size = (size_t (*)(void*))dlsym(RTLD_NEXT, "malloc_usable_size");
   /* malloc last: it is the "resolved" flag the fast paths test. */
   void* (*m)(size_t) = (void* (*)(size_t))dlsym(RTLD_NEXT, "malloc");
   atomic_store_explicit((_Atomic(void*)*)&real_malloc, (void*)m, memory_order_release);
@@ -144,10 +148,12 @@ static void send_simple(uint32_t kind, uintptr_t ptr, uint64_t size) {
 #define TABLE_BITS 17
 #define MAX_PROBE 32
 #define TOMB ((uintptr_t)1)
+#define UNMARKED ((uintptr_t)2) /* stored with a block whose glibc chunk is not marked */
 
 static _Atomic unsigned char filter[1u << FILTER_BITS];
 static _Atomic uintptr_t table[1u << TABLE_BITS];
 static atomic_long table_live;
+static atomic_long unmarked_live; /* live sampled blocks a free cannot recognise by their chunk */
 
 static inline size_t filter_slot(uintptr_t p) {
   return (size_t)(((p >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - FILTER_BITS));
@@ -156,12 +162,14 @@ static inline size_t table_slot(uintptr_t p) {
   return (size_t)(((p >> 4) * 0xC2B2AE3D27D4EB4Full) >> (64 - TABLE_BITS));
 }
 
-static int table_insert(uintptr_t p) {
+static int table_insert(uintptr_t p, uintptr_t flags) {
   size_t mask = (1u << TABLE_BITS) - 1, i = table_slot(p);
   for (int n = 0; n < MAX_PROBE; ++n, i = (i + 1) & mask) {
     uintptr_t cur = atomic_load_explicit(&table[i], memory_order_relaxed);
     if ((cur == 0 || cur == TOMB) &&
-        atomic_compare_exchange_strong_explicit(&table[i], &cur, p, memory_order_acq_rel, memory_order_relaxed)) {
+        atomic_compare_exchange_strong_explicit(&table[i], &cur, p | flags, memory_order_acq_rel,
+                                                memory_order_relaxed)) {
+      if (flags & UNMARKED) atomic_fetch_add(&unmarked_live, 1);
       _Atomic unsigned char* f = &filter[filter_slot(p)];
       unsigned char c = atomic_load_explicit(f, memory_order_relaxed);
       while (c < 255 && !atomic_compare_exchange_weak_explicit(f, &c, (unsigned char)(c + 1), memory_order_acq_rel,
@@ -182,9 +190,10 @@ static int table_remove(uintptr_t p) {
   for (int n = 0; n < MAX_PROBE; ++n, i = (i + 1) & mask) {
     uintptr_t cur = atomic_load_explicit(&table[i], memory_order_acquire);
     if (cur == 0) return 0;
-    if (cur == p) {
+    if ((cur & ~UNMARKED) == p) {
       /* Only the thread freeing p can get here for p: a plain store would do, CAS is cheap. */
       if (!atomic_compare_exchange_strong(&table[i], &cur, TOMB)) return 0;
+      if (cur & UNMARKED) atomic_fetch_sub(&unmarked_live, 1);
       c = atomic_load_explicit(f, memory_order_relaxed);
       while (c > 0 && c < 255 &&
              !atomic_compare_exchange_weak_explicit(f, &c, (unsigned char)(c - 1), memory_order_acq_rel,
@@ -232,26 +241,60 @@ static void seed_thread(void) {
   tl_ready = 1;
 }
 
-static __attribute__((noinline)) void sample_slow(void* p, size_t size) {
-  if (tl_busy) return;
+/* Recognising a sampled block at free() without touching memory free() does not touch
+ * anyway: over glibc's allocator, a sampled block is allocated padded so that its chunk's
+ * size field (the word before the block, which glibc's free reads next) has a rare
+ * residue, (size / 16) % 64 == 63 (at most 1008 bytes more, once per sample). A free looks
+ * at the filter and table only for chunks with that residue (1 in 64 of the others) or
+ * mmapped ones (large, rare). Over another allocator, or for blocks that could not be
+ * marked (the memalign family), every free consults the filter while such blocks live. */
+static int glibc_chunks;
+#define MARK_MASK 63u
+
+static size_t marked_size(size_t n) {
+  if (!glibc_chunks || n > ((size_t)1 << 40)) return n;
+  size_t r = n + 23 < 32 ? 32 : (n + 23) & ~(size_t)15; /* glibc's request2size */
+  size_t c = r + ((size_t)((MARK_MASK - ((r >> 4) & MARK_MASK)) & MARK_MASK) << 4);
+  return c - 8;
+}
+
+static inline int chunk_marked(const void* p) {
+  size_t field = ((const size_t*)p)[-1];
+  return (field & 2) != 0 || ((field >> 4) & MARK_MASK) == MARK_MASK; /* IS_MMAPPED, or the residue */
+}
+
+/* 1 when this allocation is to be sampled (and re-arms the countdown). */
+static __attribute__((noinline)) int decide_slow(size_t size) {
+  if (tl_busy) return 0;
   if (!atomic_load_explicit(&sampling, memory_order_relaxed)) {
     tl_countdown = INT64_MAX / 4; /* no channel (or no longer): the fast path only */
-    return;
+    return 0;
   }
-  tl_busy = 1;
-  int saved = errno;
   if (!tl_ready) {
     seed_thread();
     tl_countdown -= (int64_t)size;
-    if (tl_countdown > 0) goto out;
+    if (tl_countdown > 0) return 0;
   }
   tl_countdown = draw_countdown();
-  if (!table_insert((uintptr_t)p)) {
+  return 1;
+}
+
+static inline int take_sample(size_t size) {
+  int64_t left = tl_countdown - (int64_t)size;
+  tl_countdown = left;
+  return UNLIKELY(left <= 0) && decide_slow(size);
+}
+
+/* A sampled block: into the table, its stack to hotline. */
+static __attribute__((noinline)) void record(void* p, size_t size) {
+  if (p == NULL) return;
+  tl_busy = 1;
+  int saved = errno;
+  uintptr_t flags = (glibc_chunks && chunk_marked(p)) ? 0 : UNMARKED;
+  if (!table_insert((uintptr_t)p, flags)) {
     unsigned long pending = atomic_fetch_add(&dropped_pending, 1) + 1;
     if (pending % 1024 == 1) send_simple(HOTLINE_HEAP_DROPPED, 0, atomic_exchange(&dropped_pending, 0));
-    goto out;
-  }
-  {
+  } else {
     void* raw[HOTLINE_HEAP_MAX_FRAMES + 8];
     int n = backtrace(raw, HOTLINE_HEAP_MAX_FRAMES + 8);
     struct hotline_heap_msg m;
@@ -265,23 +308,16 @@ static __attribute__((noinline)) void sample_slow(void* p, size_t size) {
     for (int i = first; i < n && k < HOTLINE_HEAP_MAX_FRAMES; ++i) m.frames[k++] = (uintptr_t)raw[i];
     channel_send(&m, HOTLINE_HEAP_MSG_HEADER + 8u * (size_t)k);
   }
-out:
   errno = saved;
   tl_busy = 0;
 }
 
-static inline void note_alloc(void* p, size_t size) {
-  if (UNLIKELY(p == NULL)) return;
-  int64_t left = tl_countdown - (int64_t)size;
-  tl_countdown = left;
-  if (UNLIKELY(left <= 0)) sample_slow(p, size);
-}
-
 static inline void note_free(void* p) {
-  if (UNLIKELY(atomic_load_explicit(&table_live, memory_order_relaxed) > 0) && p != NULL &&
-      table_remove((uintptr_t)p)) {
-    send_simple(HOTLINE_HEAP_FREE, (uintptr_t)p, 0);
+  if (LIKELY(atomic_load_explicit(&table_live, memory_order_relaxed) == 0) || p == NULL) return;
+  if (glibc_chunks && atomic_load_explicit(&unmarked_live, memory_order_relaxed) == 0 && LIKELY(!chunk_marked(p))) {
+    return;
   }
+  if (table_remove((uintptr_t)p)) send_simple(HOTLINE_HEAP_FREE, (uintptr_t)p, 0);
 }
 
 /* ---- setup --------------------------------------------------------------------------- */
@@ -331,9 +367,15 @@ static __attribute__((constructor)) void hotline_heap_init(void) {
   }
   channel_fd = (int)fd;
   if (mean > 0) sample_mean = mean;
+  {
+    /* Chunk marking relies on glibc's chunk header: only when malloc is glibc's own. */
+    Dl_info info;
+    glibc_chunks = dladdr((void*)real_malloc, &info) != 0 && info.dli_fname != NULL &&
+                   strstr(info.dli_fname, "libc.so.6") != NULL && real_usable_size != NULL;
+  }
   my_pid = getpid();
   pthread_atfork(NULL, NULL, after_fork_in_child);
-  dl_iterate_phdr(find_self, (void*)(uintptr_t)&sample_slow);
+  dl_iterate_phdr(find_self, (void*)(uintptr_t)&record);
   {
     void* warm[4];
     backtrace(warm, 4); /* loads the unwinder now, not inside the first sampled malloc */
@@ -350,8 +392,9 @@ out:
 
 EXPORT void* malloc(size_t size) {
   if (UNLIKELY(!resolved())) return boot_alloc(size, 16);
-  void* p = real_malloc(size);
-  note_alloc(p, size);
+  if (LIKELY(!take_sample(size))) return real_malloc(size);
+  void* p = real_malloc(marked_size(size));
+  record(p, size);
   return p;
 }
 
@@ -362,13 +405,15 @@ EXPORT void free(void* p) {
 }
 
 EXPORT void* calloc(size_t n, size_t size) {
-  if (UNLIKELY(!resolved() || real_calloc == NULL)) {
-    size_t total;
-    if (__builtin_mul_overflow(n, size, &total)) return NULL;
-    return boot_alloc(total, 16); /* static storage: already zero */
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
   }
-  void* p = real_calloc(n, size);
-  note_alloc(p, n * size);
+  if (UNLIKELY(!resolved() || real_calloc == NULL)) return boot_alloc(total, 16); /* static: zeroed */
+  if (LIKELY(!take_sample(total))) return real_calloc(n, size);
+  void* p = real_calloc(1, marked_size(total));
+  record(p, total);
   return p;
 }
 
@@ -381,11 +426,23 @@ EXPORT void* realloc(void* old, size_t size) {
     }
     return p;
   }
+  if (old == NULL) return malloc(size);
   /* The old block is reported freed first: once realloc returns, another thread may be
    * handed that address. (If realloc fails, the old block stays but is no longer tracked.) */
-  if (old != NULL) note_free(old);
-  void* p = real_realloc(old, size);
-  if (size != 0) note_alloc(p, size);
+  note_free(old);
+  if (size == 0 || LIKELY(!take_sample(size))) return real_realloc(old, size);
+  if (!glibc_chunks || real_usable_size == NULL) {
+    void* p = real_realloc(old, size);
+    record(p, size);
+    return p;
+  }
+  /* Sampled: a fresh, marked block, and the old one's contents. */
+  void* p = real_malloc(marked_size(size));
+  if (p == NULL) return NULL;
+  size_t have = real_usable_size(old);
+  memcpy(p, old, have < size ? have : size);
+  real_free(old);
+  record(p, size);
   return p;
 }
 
@@ -398,40 +455,47 @@ EXPORT void* reallocarray(void* old, size_t n, size_t size) {
   return realloc(old, total);
 }
 
+/* The memalign family is not padded (the alignment decides the chunk): its sampled blocks
+ * are flagged unmarked, and frees consult the filter while any lives. */
 EXPORT int posix_memalign(void** out, size_t align, size_t size) {
   if (UNLIKELY(!resolved() || real_posix_memalign == NULL)) {
     *out = boot_alloc(size, align);
     return *out ? 0 : ENOMEM;
   }
+  int sampled = take_sample(size);
   int r = real_posix_memalign(out, align, size);
-  if (r == 0) note_alloc(*out, size);
+  if (UNLIKELY(sampled) && r == 0) record(*out, size);
   return r;
 }
 
 EXPORT void* aligned_alloc(size_t align, size_t size) {
   if (UNLIKELY(!resolved() || real_aligned_alloc == NULL)) return boot_alloc(size, align);
+  int sampled = take_sample(size);
   void* p = real_aligned_alloc(align, size);
-  note_alloc(p, size);
+  if (UNLIKELY(sampled)) record(p, size);
   return p;
 }
 
 EXPORT void* memalign(size_t align, size_t size) {
   if (UNLIKELY(!resolved() || real_memalign == NULL)) return boot_alloc(size, align);
+  int sampled = take_sample(size);
   void* p = real_memalign(align, size);
-  note_alloc(p, size);
+  if (UNLIKELY(sampled)) record(p, size);
   return p;
 }
 
 EXPORT void* valloc(size_t size) {
   if (UNLIKELY(!resolved() || real_valloc == NULL)) return boot_alloc(size, 4096);
+  int sampled = take_sample(size);
   void* p = real_valloc(size);
-  note_alloc(p, size);
+  if (UNLIKELY(sampled)) record(p, size);
   return p;
 }
 
 EXPORT void* pvalloc(size_t size) {
   if (UNLIKELY(!resolved() || real_pvalloc == NULL)) return boot_alloc(size, 4096);
+  int sampled = take_sample(size);
   void* p = real_pvalloc(size);
-  note_alloc(p, size);
+  if (UNLIKELY(sampled)) record(p, size);
   return p;
 }

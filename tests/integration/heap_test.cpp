@@ -154,37 +154,58 @@ TEST(HeapExact, TheOverheadGuardDetachesAnAllocationHeavyTarget) {
   EXPECT_GE(std::stoi(query_value(run.db, "SELECT value FROM meta WHERE key = 'duration_ms'")), 4500);
 }
 
-TEST(HeapExact, NoProbeRemainsAfterHotlineEnds) {
+std::size_t uprobe_count() {
+  std::size_t n = 0;
+  for (const char* what : {"link", "perf"}) {
+    RunResult r = run({"/usr/sbin/bpftool", what, "list"});
+    for (std::size_t pos = 0; (pos = r.out.find("uprobe", pos)) != std::string::npos; ++pos) ++n;
+  }
+  return n;
+}
+
+// How the recording ends: SIGTERM to hotline, its --duration, or the target dying.
+class HeapCleanup : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HeapCleanup, NoProbeRemainsAfterHotlineEnds) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
-  Child target({fixture("heap")});
+  auto target = std::make_unique<Child>(std::vector<std::string>{fixture("heap")});
   std::this_thread::sleep_for(200ms);
-  auto uprobe_links = [] {
-    RunResult r = run({"/usr/sbin/bpftool", "link", "list"});
-    std::size_t n = 0, pos = 0;
-    while ((pos = r.out.find("uprobe", pos)) != std::string::npos) {
-      ++n;
-      ++pos;
-    }
-    RunResult p = run({"/usr/sbin/bpftool", "perf", "list"});
-    pos = 0;
-    while ((pos = p.out.find("uprobe", pos)) != std::string::npos) {
-      ++n;
-      ++pos;
-    }
-    return n;
-  };
-  const std::size_t before = uprobe_links();
-  Child recorder({hotline_bin(), "record", "-q", "--pid", std::to_string(target.pid()), "--heap", "exact",
-                  "--max-overhead", "100", "-o", dir.file("t.db")},
-                 true);
+  const std::size_t before = uprobe_count();
+  std::vector<std::string> argv = {hotline_bin(), "record", "-q", "--pid", std::to_string(target->pid()), "--heap",
+                                   "exact", "--max-overhead", "100", "-o", dir.file("t.db")};
+  if (GetParam() == "duration") argv.insert(argv.end(), {"--duration", "3s"});
+  Child recorder(argv, true);
   std::this_thread::sleep_for(1500ms);
-  EXPECT_GT(uprobe_links(), before) << "the probes were visible while recording";
-  recorder.signal(SIGTERM);
+  EXPECT_GT(uprobe_count(), before) << "the probes were visible while recording";
+  if (GetParam() == "sigterm") recorder.signal(SIGTERM);
+  if (GetParam() == "target-dies") target.reset();  // SIGKILL and reaped
   auto status = recorder.wait(30s);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0) << recorder.read_stderr();
-  EXPECT_EQ(uprobe_links(), before) << "every uprobe is gone after SIGTERM";
+  EXPECT_EQ(uprobe_count(), before) << "every uprobe is gone after " << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(Endings, HeapCleanup, ::testing::Values("sigterm", "duration", "target-dies"));
+
+TEST(HeapSampled, TheChannelIsPrivateAndTheLibrarySealed) {
+  TempDir dir;
+  // The command looks at what it was given: the socket and the library's memfd, the
+  // environment, and whether it can write to the library it is running.
+  const std::string script =
+      "for f in /proc/self/fd/*; do echo \"fd $f $(readlink $f)\"; done; "
+      "env | grep -E '^(LD_PRELOAD|HOTLINE_HEAP)'; "
+      "lib=${LD_PRELOAD%%:*}; if (echo x >> $lib) 2>/dev/null; then echo LIBRARY-WRITABLE; else echo LIBRARY-SEALED; fi";
+  LaunchRun r = record_command(dir, "chan", {"-q"}, {"/bin/sh", "-c", script});
+  ASSERT_EQ(r.result.code, 0) << r.result.err;
+  const std::string& out = r.result.out;
+  EXPECT_NE(out.find("LIBRARY-SEALED"), std::string::npos) << out;
+  EXPECT_EQ(out.find("LIBRARY-WRITABLE"), std::string::npos) << out;
+  EXPECT_NE(out.find("LD_PRELOAD=/proc/self/fd/"), std::string::npos) << out;
+  EXPECT_NE(out.find("/memfd:hotline-heap"), std::string::npos) << "the library is a memfd, not a file: " << out;
+  EXPECT_NE(out.find("socket:["), std::string::npos) << "the channel is an anonymous socket: " << out;
+  EXPECT_EQ(out.find("/dev/shm"), std::string::npos) << out;
+  EXPECT_GE(std::stoi(meta(r.db, "heap_processes")), 1) << "sh (and each readlink it ran) loaded the sampler";
 }
 
 // ---- sampled mode (the preloaded library), launched commands, leaks -------------------

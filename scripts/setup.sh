@@ -12,6 +12,11 @@ while read -r name _version _why; do
   status=$(dpkg-query -W -f='${Status}' "$name" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$name")
 done < "$manifest"
+# Node.js and npm run third-party readers of the exports in the tests (tests/js). Any
+# installation will do (hosts often have one from elsewhere): Debian's only when none is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

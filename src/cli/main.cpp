@@ -12,7 +12,9 @@
 
 #include "preflight/preflight.h"
 #include "record/recorder.h"
+#include "report/diff.h"
 #include "report/doctor.h"
+#include "report/export.h"
 #include "report/query_render.h"
 #include "report/heap_top.h"
 #include "report/top.h"
@@ -21,6 +23,7 @@
 #include "target/proc.h"
 #include "util/duration.h"
 #include "util/error.h"
+#include "util/files.h"
 #include "util/log.h"
 
 #ifndef HOTLINE_VERSION
@@ -184,6 +187,47 @@ int run(int argc, char** argv) {
                      "The blocks still allocated when a launched command exited (recorded to its end), by line");
   add_top_options(top_heap, hf, "Hide entries below this percentage of the metric's total");
 
+  // export
+  std::string efile, eformat = "pprof", etype = "cpu", eout, esince, euntil, ewindow, efilter;
+  bool elines = false, eforce = false;
+  auto* exp = app.add_subcommand("export", "Write a recording in another tool's format: pprof (go tool pprof, "
+                                           "Parca...), folded stacks (flamegraph.pl), speedscope");
+  exp->add_option("file", efile, "Recording file")->required();
+  exp->add_option("--format", eformat, "pprof (gzipped profile.proto), folded (frame;frame;frame count), speedscope")
+      ->check(CLI::IsMember({"pprof", "folded", "speedscope"}))
+      ->capture_default_str();
+  exp->add_option("--type", etype, "cpu (samples), heap-live (bytes live at the end of the window), heap-alloc "
+                                   "(bytes allocated in the window); pprof heap profiles carry all four heap values")
+      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc"}))
+      ->capture_default_str();
+  exp->add_option("--output,-o", eout, "Output file (created 0600; default: standard output, except for pprof on a "
+                                       "terminal)");
+  exp->add_flag("--force,-f", eforce, "Replace the output file if it exists");
+  exp->add_option("--since", esince, "Only the last D of the recording (e.g. 10s)");
+  exp->add_option("--until", euntil, "Only the first D of the recording");
+  exp->add_option("--window", ewindow, "Only the time range A..B from the start (e.g. 5s..15s)");
+  exp->add_option("--filter", efilter, "Only stacks with a frame whose function or file contains TEXT");
+  exp->add_flag("--lines", elines, "folded, speedscope: name frames 'function file:line' (pprof always has lines)");
+
+  // diff
+  std::string dbase, dnew, dtype = "cpu", dby = "line", dfilter;
+  std::size_t dtop = 20;
+  bool djson_out = false, dcsv = false;
+  auto* diff = app.add_subcommand("diff", "Lines whose share of the profile changed most between two recordings");
+  diff->add_option("base", dbase, "Base recording")->required();
+  diff->add_option("new", dnew, "New recording")->required();
+  diff->add_option("--type", dtype, "cpu (self share, total alongside), heap-live or heap-alloc (share of bytes)")
+      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc"}))
+      ->capture_default_str();
+  diff->add_option("--by", dby, "Group by line, function or file")
+      ->check(CLI::IsMember({"line", "function", "file"}))
+      ->capture_default_str();
+  diff->add_option("--top,-n", dtop, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
+  diff->add_option("--filter", dfilter, "Only entries whose function or file contains TEXT (case-insensitive)");
+  auto* dj = diff->add_flag("--json", djson_out, "JSON output");
+  auto* dc = diff->add_flag("--csv", dcsv, "CSV output");
+  dj->excludes(dc);
+
   // query
   std::string qfile, sql;
   bool qjson = false, qcsv = false;
@@ -259,6 +303,40 @@ int run(int argc, char** argv) {
     std::string out = djson ? render_doctor_json(facts, checks) : render_doctor_text(facts, checks, color_enabled(1));
     write_stdout(out);
     return can_record_cpu(facts) ? 0 : static_cast<int>(ExitCode::permission);
+  }
+  if (exp->parsed()) {
+    ExportOptions options;
+    options.format = parse_export_format(eformat);
+    options.type = parse_export_type(etype);
+    if (!esince.empty()) options.window.since = parse_duration(esince);
+    if (!euntil.empty()) options.window.until = parse_duration(euntil);
+    if (!ewindow.empty()) options.window.range = parse_window(ewindow);
+    options.filter = efilter;
+    options.lines = elines;
+    if (eout.empty() && options.format == ExportFormat::pprof && ::isatty(STDOUT_FILENO)) {
+      throw Error(ExitCode::invalid_args, "a pprof profile is binary (gzipped protobuf): not written to a terminal",
+                  "give a file with -o profile.pb.gz, or redirect standard output");
+    }
+    RecordingReader reader(efile);
+    const std::string bytes = export_recording(reader, options);
+    if (eout.empty()) {
+      write_stdout(bytes);
+    } else {
+      UniqueFd fd = create_private_file(eout, eforce);
+      write_all(fd.get(), bytes, eout);
+    }
+    return 0;
+  }
+  if (diff->parsed()) {
+    DiffOptions options;
+    options.type = parse_export_type(dtype);
+    options.by = dby == "function" ? GroupBy::function : dby == "file" ? GroupBy::file : GroupBy::line;
+    options.top = dtop;
+    options.filter = dfilter;
+    RecordingReader base(dbase), next(dnew);
+    const DiffReport report = diff_recordings(base, next, options);
+    write_stdout(djson_out ? render_diff_json(report) : dcsv ? render_diff_csv(report) : render_diff_text(report, options.by));
+    return 0;
   }
   if (query->parsed()) {
     RecordingReader reader(qfile);

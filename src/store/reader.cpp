@@ -1,5 +1,8 @@
 #include "store/reader.h"
 
+#include <map>
+#include <tuple>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -93,8 +96,46 @@ std::unordered_map<std::int64_t, FrameInfo> RecordingReader::frames() const {
 
 std::unordered_map<std::int64_t, StackNode> RecordingReader::stacks() const {
   std::unordered_map<std::int64_t, StackNode> out;
-  Statement st(db_, "SELECT id, parent, frame_id FROM stacks");
-  while (st.step()) out[st.column_int(0)] = {st.column_int(1), st.column_int(2)};
+  Statement st(db_, "SELECT id, parent, frame_id, location_id FROM stacks");
+  while (st.step()) out[st.column_int(0)] = {st.column_int(1), st.column_int(2), st.column_int(3)};
+  return out;
+}
+
+std::unordered_map<std::int64_t, ModuleRow> RecordingReader::modules() const {
+  std::unordered_map<std::int64_t, ModuleRow> out;
+  Statement st(db_, "SELECT id, path, build_id FROM modules");
+  while (st.step()) out[st.column_int(0)] = {st.column_text(1), st.column_text(2)};
+  return out;
+}
+
+std::unordered_map<std::int64_t, LocationRow> RecordingReader::locations() const {
+  std::unordered_map<std::int64_t, LocationRow> out;
+  Statement st(db_, "SELECT id, module_id, address FROM locations");
+  while (st.step()) out[st.column_int(0)] = {st.column_int(1), static_cast<std::uint64_t>(st.column_int(2))};
+  return out;
+}
+
+std::unordered_map<std::int64_t, std::string> RecordingReader::thread_names() const {
+  std::unordered_map<std::int64_t, std::string> out;
+  Statement st(db_, "SELECT tid, comm FROM threads");
+  while (st.step()) out[st.column_int(0)] = st.column_text(1);
+  return out;
+}
+
+std::vector<CpuSampleRow> RecordingReader::cpu_samples(const std::vector<std::int64_t>& checkpoints) const {
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::uint64_t> sums;
+  Statement st(db_, "SELECT stack_id, pid, tid, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? "
+                    "GROUP BY stack_id, pid, tid");
+  for (std::int64_t id : checkpoints) {
+    st.bind(1, id);
+    while (st.step()) {
+      sums[{st.column_int(0), st.column_int(1), st.column_int(2)}] += static_cast<std::uint64_t>(st.column_int(3));
+    }
+    st.reset();
+  }
+  std::vector<CpuSampleRow> out;
+  out.reserve(sums.size());
+  for (const auto& [key, count] : sums) out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
   return out;
 }
 

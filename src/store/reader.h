@@ -27,6 +27,23 @@ struct FrameInfo {
 struct StackNode {
   std::int64_t parent = 0;  // 0 = root
   std::int64_t frame_id = 0;
+  std::int64_t location_id = 0;
+};
+
+struct ModuleRow {
+  std::string path;
+  std::string build_id;  // hex, or empty
+};
+
+struct LocationRow {
+  std::int64_t module_id = 0;
+  std::uint64_t address = 0;  // ELF virtual address in the module (return addresses minus one)
+};
+
+struct CpuSampleRow {
+  std::int64_t stack = 0;  // leaf node
+  std::int64_t pid = 0, tid = 0;
+  std::uint64_t count = 0;
 };
 
 class RecordingReader {
@@ -42,6 +59,11 @@ class RecordingReader {
   std::vector<CheckpointRow> checkpoints() const;
   std::unordered_map<std::int64_t, FrameInfo> frames() const;
   std::unordered_map<std::int64_t, StackNode> stacks() const;
+  std::unordered_map<std::int64_t, ModuleRow> modules() const;
+  std::unordered_map<std::int64_t, LocationRow> locations() const;
+  std::unordered_map<std::int64_t, std::string> thread_names() const;  // tid -> comm (one of them when a thread was renamed)
+  // Sample counts per (leaf stack node, pid, tid), over the given checkpoint ids.
+  std::vector<CpuSampleRow> cpu_samples(const std::vector<std::int64_t>& checkpoints) const;
   // Sample counts per leaf stack node, over the given checkpoint ids.
   std::unordered_map<std::int64_t, std::uint64_t> cpu_counts(const std::vector<std::int64_t>& checkpoints) const;
 

@@ -87,4 +87,14 @@ std::string sanitize_name(std::string_view name, std::size_t max_len) {
   for (char c : out) meaningful |= c != '_';
   return meaningful ? out : "process";
 }
+void write_all(int fd, const std::string& bytes, const std::string& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(ExitCode::general, errno_text(fmt::format("cannot write {}", path), errno), "check the disk");
+    done += static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace hotline

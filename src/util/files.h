@@ -13,6 +13,9 @@ namespace hotline {
 // Throws Error with a remedy.
 UniqueFd create_private_file(const std::string& path, bool force);
 
+// Writes all of `bytes` to `fd` (retrying short writes); throws Error naming `path`.
+void write_all(int fd, const std::string& bytes, const std::string& path);
+
 // Whole file as a string (for /proc files and small text files); nullopt when it cannot be
 // opened. Reads at most `limit` bytes.
 std::optional<std::string> read_text_file(const std::string& path, std::size_t limit = 64 << 20);

@@ -1,0 +1,399 @@
+#include "report/export.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "profile.pb.h"
+#include "util/error.h"
+
+#ifndef HOTLINE_VERSION
+#define HOTLINE_VERSION "0.0.0"
+#endif
+
+namespace hotline {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// One exported stack with its values (cpu: samples and nanoseconds; heap: allocated
+// objects and bytes in the window, live objects and bytes at its end).
+struct Sample {
+  std::int64_t leaf = 0;
+  std::vector<std::int64_t> values;
+  std::int64_t pid = 0, tid = 0;
+};
+
+struct Selection {
+  std::vector<std::string> type_names, units;
+  std::vector<Sample> samples;
+  std::int64_t period_ns = 0;
+  std::int64_t duration_ms = 0;
+  std::size_t main_value = 0;  // the value folded/speedscope show, and pprof's default
+};
+
+Selection select(const RecordingReader& reader, const ExportOptions& options) {
+  Selection sel;
+  const auto checkpoints = reader.checkpoints();
+  std::int64_t start_ms = 0, end_ms = 0;
+  const auto ids = select_checkpoints(checkpoints, options.window, &start_ms, &end_ms);
+  sel.duration_ms = end_ms - start_ms;
+  if (options.type == ExportType::cpu) {
+    const std::int64_t hz = std::max<std::int64_t>(reader.meta_int("cpu_frequency_hz", 99), 1);
+    sel.period_ns = 1000000000 / hz;
+    sel.type_names = {"samples", "cpu"};
+    sel.units = {"count", "nanoseconds"};
+    for (const CpuSampleRow& r : reader.cpu_samples(ids)) {
+      const auto n = static_cast<std::int64_t>(r.count);
+      sel.samples.push_back({r.stack, {n, n * sel.period_ns}, r.pid, r.tid});
+    }
+    return sel;
+  }
+  if (!reader.has_heap_table() || reader.meta_or("heap_mode", "off") == "off") {
+    throw Error(ExitCode::invalid_args, fmt::format("{} has no heap data (recorded with --heap=off)", reader.path()),
+                "export --type cpu, or record again with the heap on");
+  }
+  sel.type_names = {"alloc_objects", "alloc_space", "inuse_objects", "inuse_space"};
+  sel.units = {"count", "bytes", "count", "bytes"};
+  sel.main_value = options.type == ExportType::heap_live ? 3 : 1;
+  // Live needs everything from the start to the window's end; allocated is the window's.
+  std::vector<std::int64_t> upto;
+  for (const auto& c : checkpoints) {
+    if (c.ms <= end_ms || (!ids.empty() && c.id <= ids.back())) upto.push_back(c.id);
+  }
+  const auto live = reader.heap_counts(upto);
+  const auto window = reader.heap_counts(ids);
+  std::set<std::int64_t> leaves;
+  for (const auto& [leaf, h] : live) leaves.insert(leaf);
+  for (const auto& [leaf, h] : window) leaves.insert(leaf);
+  for (std::int64_t leaf : leaves) {
+    Sample s;
+    s.leaf = leaf;
+    s.values.assign(4, 0);
+    if (auto it = window.find(leaf); it != window.end()) {
+      s.values[0] = it->second.alloc_count;
+      s.values[1] = it->second.alloc_bytes;
+    }
+    if (auto it = live.find(leaf); it != live.end()) {
+      s.values[2] = std::max<std::int64_t>(it->second.alloc_count - it->second.free_count, 0);
+      s.values[3] = std::max<std::int64_t>(it->second.alloc_bytes - it->second.free_bytes, 0);
+    }
+    if (s.values[sel.main_value] > 0 || (options.format == ExportFormat::pprof && (s.values[1] > 0 || s.values[3] > 0))) {
+      sel.samples.push_back(std::move(s));
+    }
+  }
+  return sel;
+}
+
+// Root-to-leaf stack nodes of a leaf.
+std::vector<std::int64_t> path_of(std::int64_t leaf, const std::unordered_map<std::int64_t, StackNode>& stacks) {
+  std::vector<std::int64_t> path;
+  for (std::int64_t node = leaf; node != 0 && path.size() < 4096;) {
+    auto it = stacks.find(node);
+    if (it == stacks.end()) break;
+    path.push_back(node);
+    node = it->second.parent;
+  }
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+std::string frame_label(const FrameInfo& f, bool lines) {
+  std::string name = f.function.empty() ? "[unknown]" : f.function;
+  if (lines && !f.file.empty()) {
+    auto slash = f.file.rfind('/');
+    name += fmt::format(" {}:{}", f.file.substr(slash == std::string::npos ? 0 : slash + 1), f.line);
+  }
+  return name;
+}
+
+std::string gzip(const std::string& data) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw Error(ExitCode::general, "cannot start gzip compression");
+  }
+  std::string out(deflateBound(&z, data.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int r = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (r != Z_STREAM_END) throw Error(ExitCode::general, "gzip compression failed");
+  return out;
+}
+
+class Exporter {
+ public:
+  Exporter(const RecordingReader& reader, const ExportOptions& options)
+      : reader_(reader), options_(options), stacks_(reader.stacks()), frames_(reader.frames()) {}
+
+  std::string run() {
+    Selection sel = select(reader_, options_);
+    // --filter: stacks with a frame whose function or file contains the text.
+    if (!options_.filter.empty()) {
+      const std::string needle = lower(options_.filter);
+      std::erase_if(sel.samples, [&](const Sample& s) {
+        for (std::int64_t node : path_of(s.leaf, stacks_)) {
+          const FrameInfo& f = frame(node);
+          if (lower(f.function).find(needle) != std::string::npos || lower(f.file).find(needle) != std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      });
+    }
+    switch (options_.format) {
+      case ExportFormat::folded: return folded(sel);
+      case ExportFormat::speedscope: return speedscope(sel);
+      case ExportFormat::pprof: break;
+    }
+    return pprof(sel);
+  }
+
+ private:
+  const FrameInfo& frame(std::int64_t node) {
+    static const FrameInfo unknown{"[unknown]", "", 0, 0, 0};
+    auto it = stacks_.find(node);
+    if (it == stacks_.end()) return unknown;
+    auto f = frames_.find(it->second.frame_id);
+    return f == frames_.end() ? unknown : f->second;
+  }
+
+  std::string folded(const Selection& sel) {
+    std::map<std::string, std::int64_t> stacks;
+    for (const Sample& s : sel.samples) {
+      std::string line;
+      for (std::int64_t node : path_of(s.leaf, stacks_)) {
+        std::string name = frame_label(frame(node), options_.lines);
+        std::replace(name.begin(), name.end(), ';', ':');  // the separator
+        std::replace(name.begin(), name.end(), '\n', ' ');
+        line += (line.empty() ? "" : ";") + name;
+      }
+      if (line.empty()) line = "[unknown]";
+      stacks[line] += s.values[sel.main_value];
+    }
+    std::string out;
+    for (const auto& [stack, value] : stacks) {
+      if (value > 0) out += fmt::format("{} {}\n", stack, value);
+    }
+    return out;
+  }
+
+  std::string speedscope(const Selection& sel) {
+    nlohmann::ordered_json frames = nlohmann::ordered_json::array();
+    std::map<std::string, std::size_t> frame_index;  // frame (its line only with --lines) -> index
+    nlohmann::ordered_json samples = nlohmann::ordered_json::array(), weights = nlohmann::ordered_json::array();
+    std::int64_t total = 0;
+    for (const Sample& s : sel.samples) {
+      const std::int64_t w = s.values[sel.main_value];
+      if (w <= 0) continue;
+      nlohmann::ordered_json stack = nlohmann::ordered_json::array();
+      for (std::int64_t node : path_of(s.leaf, stacks_)) {  // root first, as speedscope wants
+        const FrameInfo& f = frame(node);
+        const std::string label = frame_label(f, options_.lines);
+        auto [it, inserted] = frame_index.try_emplace(label + '\x1f' + f.file, frames.size());
+        if (inserted) {
+          nlohmann::ordered_json j;
+          j["name"] = label;
+          if (!f.file.empty()) j["file"] = f.file;
+          if (options_.lines && f.line > 0) j["line"] = f.line;
+          frames.push_back(std::move(j));
+        }
+        stack.push_back(it->second);
+      }
+      samples.push_back(std::move(stack));
+      weights.push_back(w);
+      total += w;
+    }
+    nlohmann::ordered_json profile;
+    profile["type"] = "sampled";
+    profile["name"] = fmt::format("{} {} ({})", reader_.meta_or("process_name", "process"), type_name(),
+                                  reader_.path());
+    profile["unit"] = options_.type == ExportType::cpu ? "none" : "bytes";
+    profile["startValue"] = 0;
+    profile["endValue"] = total;
+    profile["samples"] = std::move(samples);
+    profile["weights"] = std::move(weights);
+    nlohmann::ordered_json file;
+    file["$schema"] = "https://www.speedscope.app/file-format-schema.json";
+    file["shared"] = {{"frames", std::move(frames)}};
+    file["profiles"] = nlohmann::ordered_json::array({std::move(profile)});
+    file["name"] = fmt::format("{} {}", reader_.meta_or("process_name", "process"), type_name());
+    file["activeProfileIndex"] = 0;
+    file["exporter"] = fmt::format("hotline {}", HOTLINE_VERSION);
+    return file.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  }
+
+  std::string pprof(const Selection& sel) {
+    perftools::profiles::Profile p;
+    std::unordered_map<std::string, std::int64_t> strings;
+    auto str = [&](const std::string& s) -> std::int64_t {
+      auto [it, inserted] = strings.try_emplace(s, p.string_table_size());
+      if (inserted) p.add_string_table(s);
+      return it->second;
+    };
+    str("");
+    for (std::size_t i = 0; i < sel.type_names.size(); ++i) {
+      auto* vt = p.add_sample_type();
+      vt->set_type(str(sel.type_names[i]));
+      vt->set_unit(str(sel.units[i]));
+    }
+    if (options_.type == ExportType::cpu) {
+      p.mutable_period_type()->set_type(str("cpu"));
+      p.mutable_period_type()->set_unit(str("nanoseconds"));
+      p.set_period(sel.period_ns);
+    } else {
+      p.mutable_period_type()->set_type(str("space"));
+      p.mutable_period_type()->set_unit(str("bytes"));
+      p.set_default_sample_type(str(sel.type_names[sel.main_value]));
+      if (reader_.meta_or("heap_mode") == "sampled") p.set_period(reader_.meta_int("heap_sample_bytes"));
+    }
+    p.set_duration_nanos(sel.duration_ms * 1000000);
+    p.add_comment(str(fmt::format("hotline {} recording {} ({} {})", HOTLINE_VERSION, reader_.path(),
+                                  reader_.meta_or("process_name"), type_name())));
+
+    const auto modules = reader_.modules();
+    const auto locations = reader_.locations();
+    const auto threads = reader_.thread_names();
+    std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> module_range;  // used modules
+    std::map<std::pair<std::string, std::string>, std::uint64_t> function_ids;
+    std::map<std::int64_t, std::uint64_t> location_ids;  // recording location id -> pprof id
+    auto function_id = [&](const FrameInfo& f) {
+      auto [it, inserted] = function_ids.try_emplace({f.function, f.file}, function_ids.size() + 1);
+      if (inserted) {
+        auto* fn = p.add_function();
+        fn->set_id(it->second);
+        fn->set_name(str(f.function.empty() ? "[unknown]" : f.function));
+        fn->set_system_name(fn->name());
+        fn->set_filename(str(f.file));
+      }
+      return it->second;
+    };
+    for (const Sample& s : sel.samples) {
+      auto* out = p.add_sample();
+      const auto path = path_of(s.leaf, stacks_);
+      // Leaf first; consecutive nodes of one location are its inline chain.
+      for (std::size_t i = path.size(); i-- > 0;) {
+        const std::int64_t loc = stacks_.at(path[i]).location_id;
+        if (i + 1 < path.size() && stacks_.at(path[i + 1]).location_id == loc) continue;  // same location
+        auto [it, inserted] = location_ids.try_emplace(loc, location_ids.size() + 1);
+        if (inserted) {
+          auto* l = p.add_location();
+          l->set_id(it->second);
+          const auto lr = locations.find(loc);
+          if (lr != locations.end()) {
+            l->set_mapping_id(static_cast<std::uint64_t>(lr->second.module_id));
+            l->set_address(lr->second.address);
+            auto& range = module_range.try_emplace(lr->second.module_id, lr->second.address, lr->second.address).first->second;
+            range.first = std::min(range.first, lr->second.address);
+            range.second = std::max(range.second, lr->second.address);
+          }
+          // This location's frames: from this node outwards while the location is the same;
+          // pprof lists the innermost inlined function first.
+          std::size_t first = i;
+          while (first > 0 && stacks_.at(path[first - 1]).location_id == loc) --first;
+          for (std::size_t j = i + 1; j-- > first;) {
+            const FrameInfo& f = frame(path[j]);
+            auto* line = l->add_line();
+            line->set_function_id(function_id(f));
+            line->set_line(f.line);
+          }
+        }
+        out->add_location_id(it->second);
+      }
+      for (std::int64_t v : s.values) out->add_value(v);
+      if (s.pid != 0) {
+        auto* pid = out->add_label();
+        pid->set_key(str("pid"));
+        pid->set_num(s.pid);
+      }
+      if (s.tid != 0) {
+        auto* tid = out->add_label();
+        tid->set_key(str("tid"));
+        tid->set_num(s.tid);
+        if (auto t = threads.find(s.tid); t != threads.end() && !t->second.empty()) {
+          auto* name = out->add_label();
+          name->set_key(str("thread"));
+          name->set_str(str(t->second));
+        }
+      }
+    }
+    // Mappings: the modules code ran in. Addresses are ELF virtual addresses of each file,
+    // so each mapping covers the span of the addresses seen in it.
+    // The main executable first: pprof names the profile after its first mapping.
+    std::vector<std::int64_t> order;
+    const std::string exe = reader_.meta_or("exe");
+    for (const auto& [id, range] : module_range) {
+      auto it = modules.find(id);
+      const bool main = it != modules.end() && !exe.empty() && it->second.path.ends_with(exe.substr(exe.rfind('/') + 1));
+      order.insert(main ? order.begin() : order.end(), id);
+    }
+    for (std::int64_t id : order) {
+      const auto& range = module_range.at(id);
+      auto* m = p.add_mapping();
+      m->set_id(static_cast<std::uint64_t>(id));
+      m->set_memory_start(range.first);
+      m->set_memory_limit(range.second + 1);
+      if (auto it = modules.find(id); it != modules.end()) {
+        m->set_filename(str(it->second.path));
+        m->set_build_id(str(it->second.build_id));
+      }
+      m->set_has_functions(true);
+      m->set_has_filenames(true);
+      m->set_has_line_numbers(true);
+      m->set_has_inline_frames(true);
+    }
+    std::string bytes;
+    if (!p.SerializeToString(&bytes)) throw Error(ExitCode::general, "cannot encode the pprof profile");
+    return gzip(bytes);
+  }
+
+  std::string type_name() const {
+    switch (options_.type) {
+      case ExportType::cpu: return "cpu";
+      case ExportType::heap_live: return "heap-live";
+      case ExportType::heap_alloc: return "heap-alloc";
+    }
+    return "cpu";
+  }
+
+  const RecordingReader& reader_;
+  const ExportOptions& options_;
+  std::unordered_map<std::int64_t, StackNode> stacks_;
+  std::unordered_map<std::int64_t, FrameInfo> frames_;
+};
+
+}  // namespace
+
+std::string export_recording(const RecordingReader& reader, const ExportOptions& options) {
+  return Exporter(reader, options).run();
+}
+
+ExportFormat parse_export_format(const std::string& name) {
+  if (name == "pprof") return ExportFormat::pprof;
+  if (name == "folded") return ExportFormat::folded;
+  if (name == "speedscope") return ExportFormat::speedscope;
+  throw Error(ExitCode::invalid_args, fmt::format("unknown export format '{}'", name),
+              "use pprof, folded or speedscope");
+}
+
+ExportType parse_export_type(const std::string& name) {
+  if (name == "cpu") return ExportType::cpu;
+  if (name == "heap-live") return ExportType::heap_live;
+  if (name == "heap-alloc") return ExportType::heap_alloc;
+  throw Error(ExitCode::invalid_args, fmt::format("unknown profile type '{}'", name), "use cpu, heap-live or heap-alloc");
+}
+
+}  // namespace hotline

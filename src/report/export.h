@@ -1,0 +1,30 @@
+#pragma once
+// `hotline export`: a recording (or a window of it) in the formats other tools read:
+// pprof (gzipped profile.proto: go tool pprof, Parca, Pyroscope...), Brendan Gregg's folded
+// stacks (flamegraph.pl, inferno, speedscope's import) and speedscope's own JSON.
+#include <string>
+
+#include "report/top.h"
+#include "store/reader.h"
+
+namespace hotline {
+
+enum class ExportFormat { pprof, folded, speedscope };
+enum class ExportType { cpu, heap_live, heap_alloc };
+
+struct ExportOptions {
+  ExportFormat format = ExportFormat::pprof;
+  ExportType type = ExportType::cpu;
+  TimeWindow window;
+  std::string filter;  // keep stacks with a frame whose function or file contains this
+  bool lines = false;  // folded/speedscope frame names carry file:line
+};
+
+// The exported bytes. Throws Error(invalid_args) for a heap export of a recording without
+// heap data.
+std::string export_recording(const RecordingReader& reader, const ExportOptions& options);
+
+ExportFormat parse_export_format(const std::string& name);
+ExportType parse_export_type(const std::string& name);
+
+}  // namespace hotline

@@ -1,0 +1,225 @@
+// Exports read by the tools people already use, checked with those tools: go tool pprof,
+// the pprof-format npm decoder, speedscope's own JSON schema; folded stacks by their format.
+// And `hotline diff` on two recordings of a fixture whose hot line moves.
+#include <sys/stat.h>
+
+#include <sstream>
+
+#include "harness.h"
+
+namespace hotline::test {
+namespace {
+
+// "file.c:LINE" of a marked line, as pprof and hotline print it (after the directory).
+std::string fmt_line(const std::string& source, const std::string& marker) {
+  return source + ":" + std::to_string(line_of(source, marker));
+}
+
+struct Recording {
+  std::string db;
+  std::uint64_t samples = 0;
+};
+
+// One CPU recording of the single fixture, shared by the export tests (3 s).
+const Recording& cpu_recording() {
+  static TempDir dir;
+  static Recording rec = [] {
+    Recording r;
+    r.db = dir.file("single.db");
+    RunResult res = run({hotline_bin(), "record", "-q", "--heap", "off", "--duration", "3s", "-o", r.db, "--",
+                         fixture("single")});
+    EXPECT_EQ(res.code, 0) << res.err;
+    r.samples = std::stoull(query_value(r.db, "SELECT SUM(count) FROM cpu_samples"));
+    return r;
+  }();
+  return rec;
+}
+
+std::string hot_location() { return fmt_line("single.c", "SINGLE_HOT_LINE"); }
+
+RunResult export_to(const std::string& db, const std::string& out, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {hotline_bin(), "export", db, "-o", out};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+TEST(Export, PprofLoadsInGoToolPprofWithTheHotLineFirst) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const Recording& rec = cpu_recording();
+  const std::string out = dir.file("cpu.pb.gz");
+  RunResult r = export_to(rec.db, out, {"--format", "pprof"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "exports are private, like recordings";
+  RunResult top = run({GO_BIN, "tool", "pprof", "-top", "-lines", out});
+  ASSERT_EQ(top.code, 0) << top.err;
+  // The first row after the header is the hottest line.
+  std::istringstream lines(top.out);
+  std::string line, first;
+  bool header = false;
+  while (std::getline(lines, line)) {
+    if (header && !line.empty()) {
+      first = line;
+      break;
+    }
+    header = line.find("flat%") != std::string::npos;
+  }
+  EXPECT_NE(first.find(hot_location()), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("File: single"), std::string::npos) << "the main executable names the profile: " << top.out;
+  // Labels carry the process and thread.
+  RunResult raw = run({GO_BIN, "tool", "pprof", "-raw", out});
+  EXPECT_NE(raw.out.find("pid:["), std::string::npos) << raw.out;
+  EXPECT_NE(raw.out.find("thread:[single]"), std::string::npos) << raw.out;
+}
+
+TEST(Export, PprofDecodesWithThePprofFormatPackage) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const Recording& rec = cpu_recording();
+  const std::string out = dir.file("cpu.pb.gz");
+  ASSERT_EQ(export_to(rec.db, out, {}).code, 0) << "pprof is the default format";
+  RunResult d = run({NODE_BIN, std::string(JS_DIR) + "/decode_pprof.mjs", out});
+  ASSERT_EQ(d.code, 0) << d.err;
+  auto j = nlohmann::json::parse(d.out);
+  EXPECT_EQ(j["sample_types"], nlohmann::json::array({"samples/count", "cpu/nanoseconds"}));
+  EXPECT_EQ(j["totals"][0].get<std::uint64_t>(), rec.samples) << "every sample is exported";
+  const std::string leaf = j["heaviest_leaf"];
+  EXPECT_NE(leaf.find("mix"), std::string::npos) << leaf;
+  EXPECT_NE(leaf.find(hot_location()), std::string::npos) << leaf;
+}
+
+TEST(Export, HeapPprofCarriesGosFourSampleTypes) {
+  TempDir dir;
+  const std::string db = dir.file("heap.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "--heap-sample-bytes", "65536", "-o", db, "--", fixture("heap"),
+                     "--run"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string out = dir.file("heap.pb.gz");
+  ASSERT_EQ(export_to(db, out, {"--type", "heap-live"}).code, 0);
+  RunResult top = run({GO_BIN, "tool", "pprof", "-top", "-lines", out});
+  ASSERT_EQ(top.code, 0) << top.err;
+  EXPECT_NE(top.out.find("Type: inuse_space"), std::string::npos) << top.out;
+  std::istringstream lines(top.out);
+  std::string line, first;
+  bool header = false;
+  while (std::getline(lines, line)) {
+    if (header && !line.empty()) {
+      first = line;
+      break;
+    }
+    header = line.find("flat%") != std::string::npos;
+  }
+  EXPECT_NE(first.find(fmt_line("heap.c", "HEAP_LIVE_LINE")), std::string::npos) << top.out;
+  RunResult d = run({NODE_BIN, std::string(JS_DIR) + "/decode_pprof.mjs", out});
+  ASSERT_EQ(d.code, 0) << d.err;
+  auto j = nlohmann::json::parse(d.out);
+  EXPECT_EQ(j["sample_types"], nlohmann::json::array({"alloc_objects/count", "alloc_space/bytes",
+                                                      "inuse_objects/count", "inuse_space/bytes"}));
+  // --type heap-alloc: the same values, allocated space by default.
+  ASSERT_EQ(export_to(db, out, {"--type", "heap-alloc", "--force"}).code, 0);
+  RunResult alloc = run({GO_BIN, "tool", "pprof", "-top", "-lines", out});
+  EXPECT_NE(alloc.out.find("Type: alloc_space"), std::string::npos) << alloc.out;
+}
+
+TEST(Export, FoldedStacksSumToTheRecordingRootFirst) {
+  HOTLINE_REQUIRE_ROOT();
+  const Recording& rec = cpu_recording();
+  RunResult r = run({hotline_bin(), "export", rec.db, "--format", "folded"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line, heaviest;
+  std::uint64_t total = 0, best = 0;
+  while (std::getline(lines, line)) {
+    const auto space = line.rfind(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    const std::uint64_t n = std::stoull(line.substr(space + 1));
+    total += n;
+    if (n > best) {
+      best = n;
+      heaviest = line.substr(0, space);
+    }
+  }
+  EXPECT_EQ(total, rec.samples);
+  // Root first, leaf last: ...;main;mix
+  EXPECT_TRUE(heaviest.ends_with(";mix")) << heaviest;
+  EXPECT_LT(heaviest.find("main"), heaviest.rfind("mix")) << heaviest;
+  // --lines names the line too.
+  RunResult with_lines = run({hotline_bin(), "export", rec.db, "--format", "folded", "--lines"});
+  EXPECT_NE(with_lines.out.find("mix " + hot_location()), std::string::npos) << with_lines.out;
+  // --filter keeps only stacks through a matching frame.
+  RunResult none = run({hotline_bin(), "export", rec.db, "--format", "folded", "--filter", "no-such-function"});
+  EXPECT_EQ(none.code, 0);
+  EXPECT_TRUE(none.out.empty()) << none.out;
+}
+
+TEST(Export, SpeedscopeFileMatchesSpeedscopesSchema) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const Recording& rec = cpu_recording();
+  const std::string out = dir.file("cpu.speedscope.json");
+  ASSERT_EQ(export_to(rec.db, out, {"--format", "speedscope"}).code, 0);
+  RunResult v = run({NODE_BIN, std::string(JS_DIR) + "/check_speedscope.mjs", out});
+  ASSERT_EQ(v.code, 0) << v.out << v.err;
+  auto j = nlohmann::json::parse(v.out);
+  EXPECT_EQ(j["valid"], true);
+  EXPECT_EQ(j["type"], "sampled");
+  EXPECT_EQ(j["total"].get<std::uint64_t>(), rec.samples);
+  // The checker can fail: a file with a unit speedscope does not know is rejected.
+  RunResult bad_write = run({"/bin/sh", "-c", "sed 's/\"unit\":\"none\"/\"unit\":\"samples\"/' " + out + " > " +
+                                                  dir.file("bad.json")});
+  ASSERT_EQ(bad_write.code, 0);
+  EXPECT_NE(run({NODE_BIN, std::string(JS_DIR) + "/check_speedscope.mjs", dir.file("bad.json")}).code, 0);
+}
+
+TEST(Export, RefusalsExplainThemselves) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const Recording& rec = cpu_recording();
+  RunResult heap = run({hotline_bin(), "export", rec.db, "--type", "heap-live", "-o", dir.file("h.pb.gz")});
+  EXPECT_EQ(heap.code, 2);
+  EXPECT_NE(heap.err.find("no heap data"), std::string::npos) << heap.err;
+  RunResult format = run({hotline_bin(), "export", rec.db, "--format", "gif"});
+  EXPECT_EQ(format.code, 2);
+  const std::string existing = dir.file("exists.pb.gz");
+  ASSERT_EQ(export_to(rec.db, existing, {}).code, 0);
+  RunResult again = export_to(rec.db, existing, {});
+  EXPECT_NE(again.code, 0) << "an existing file is not replaced without --force";
+  EXPECT_EQ(export_to(rec.db, existing, {"--force"}).code, 0);
+}
+
+TEST(Diff, TheLineThatMovedLeadsBothWays) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string a = dir.file("a.db"), b = dir.file("b.db");
+  ASSERT_EQ(run({hotline_bin(), "record", "-q", "--heap", "off", "-o", a, "--", fixture("moving"), "a", "2"}).code, 0);
+  ASSERT_EQ(run({hotline_bin(), "record", "-q", "--heap", "off", "-o", b, "--", fixture("moving"), "b", "2"}).code, 0);
+  RunResult r = run({hotline_bin(), "diff", a, b, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j["entries"].size(), 2u) << r.out;
+  const int line_a = line_of("moving.c", "MOVING_A_LINE"), line_b = line_of("moving.c", "MOVING_B_LINE");
+  // The two biggest changes: B's line gained (nearly all of the profile), A's line lost it.
+  const auto& e0 = j["entries"][0];
+  const auto& e1 = j["entries"][1];
+  const auto& gained = e0["delta_pct"].get<double>() > 0 ? e0 : e1;
+  const auto& lost = e0["delta_pct"].get<double>() > 0 ? e1 : e0;
+  EXPECT_EQ(gained["line"], line_b) << r.out;
+  EXPECT_EQ(lost["line"], line_a) << r.out;
+  EXPECT_GT(gained["delta_pct"].get<double>(), 80.0) << r.out;
+  EXPECT_LT(lost["delta_pct"].get<double>(), -80.0) << r.out;
+  EXPECT_NEAR(gained["base_pct"].get<double>(), 0.0, 1.0);
+  // Text and CSV say the same.
+  RunResult text = run({hotline_bin(), "diff", a, b});
+  EXPECT_NE(text.out.find("moving.c:" + std::to_string(line_b)), std::string::npos) << text.out;
+  RunResult csv = run({hotline_bin(), "diff", a, b, "--csv", "--by", "function"});
+  EXPECT_NE(csv.out.find("spin_b"), std::string::npos) << csv.out;
+  // Heap diff of CPU-only recordings is refused with the reason.
+  RunResult heap = run({hotline_bin(), "diff", a, b, "--type", "heap-live"});
+  EXPECT_EQ(heap.code, 2);
+  EXPECT_NE(heap.err.find("no heap data"), std::string::npos) << heap.err;
+}
+
+}  // namespace
+}  // namespace hotline::test

@@ -53,7 +53,6 @@ class HeapCollector {
   std::vector<HeapProbe> attach(pid_t pid, const std::vector<std::string>& files = {});
   // Removes every probe (the overhead guard); what was collected stays readable.
   void detach();
-  bool attached() const { return !links_.empty(); }
 
   // What one probed allocator call costs the target on this host, measured by probing a
   // function of hotline's own and calling it: {entry probe, return probe} in nanoseconds.

@@ -67,22 +67,18 @@ DiffReport diff_recordings(const RecordingReader& base, const RecordingReader& n
   const auto a = shares(base, options, &report.base_total);
   const auto b = shares(next, options, &report.new_total);
   std::map<std::string, DiffEntry> merged;
-  for (const auto& [k, s] : a) {
-    DiffEntry& e = merged[k];
-    e.base_pct = s.pct;
-    e.base_total_pct = s.total_pct;
-    e.function = s.function;
-    e.file = s.file;
-    e.line = s.line;
-  }
-  for (const auto& [k, s] : b) {
-    DiffEntry& e = merged[k];
-    e.new_pct = s.pct;
-    e.new_total_pct = s.total_pct;
-    e.function = s.function;
-    e.file = s.file;
-    e.line = s.line;
-  }
+  auto merge = [&](const std::map<std::string, Share>& from, bool is_new) {
+    for (const auto& [k, s] : from) {
+      DiffEntry& e = merged[k];
+      (is_new ? e.new_pct : e.base_pct) = s.pct;
+      (is_new ? e.new_total_pct : e.base_total_pct) = s.total_pct;
+      e.function = s.function;
+      e.file = s.file;
+      e.line = s.line;
+    }
+  };
+  merge(a, false);
+  merge(b, true);
   for (auto& [k, e] : merged) {
     // Entries whose shares did not move (to 0.05 points) say nothing about the change.
     if (std::fabs(e.delta()) >= 0.05 || std::fabs(e.new_total_pct - e.base_total_pct) >= 0.05) report.entries.push_back(e);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "profile.pb.h"
+#include "report/table.h"
 #include "util/error.h"
 
 #ifndef HOTLINE_VERSION
@@ -20,11 +21,6 @@
 
 namespace hotline {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // One exported stack with its values (cpu: samples and nanoseconds; heap: allocated
 // objects and bytes in the window, live objects and bytes at its end).
@@ -143,11 +139,11 @@ class Exporter {
     Selection sel = select(reader_, options_);
     // --filter: stacks with a frame whose function or file contains the text.
     if (!options_.filter.empty()) {
-      const std::string needle = lower(options_.filter);
+      const std::string needle = lower_ascii(options_.filter);
       std::erase_if(sel.samples, [&](const Sample& s) {
         for (std::int64_t node : path_of(s.leaf, stacks_)) {
           const FrameInfo& f = frame(node);
-          if (lower(f.function).find(needle) != std::string::npos || lower(f.file).find(needle) != std::string::npos) {
+          if (lower_ascii(f.function).find(needle) != std::string::npos || lower_ascii(f.file).find(needle) != std::string::npos) {
             return false;
           }
         }

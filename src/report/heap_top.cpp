@@ -16,11 +16,6 @@
 namespace hotline {
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Frames that belong to the allocator or the C++ standard library rather than to the
 // program: an allocation is attributed to the first frame outside them.
 bool allocator_frame(const FrameInfo& f) {
@@ -184,13 +179,13 @@ HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& opti
 
   std::int64_t metric_total = 0;
   for (const auto& [key, a] : acc) metric_total += std::max<std::int64_t>(metric_value(a.entry, options.metric), 0);
-  const std::string needle = lower(options.common.filter);
+  const std::string needle = lower_ascii(options.common.filter);
   for (auto& [key, a] : acc) {
     HeapTopEntry e = a.entry;
     const FrameInfo& f = *a.frame;
     if (metric_value(e, options.metric) <= 0) continue;
-    if (!needle.empty() && lower(f.function).find(needle) == std::string::npos &&
-        lower(f.file).find(needle) == std::string::npos) {
+    if (!needle.empty() && lower_ascii(f.function).find(needle) == std::string::npos &&
+        lower_ascii(f.file).find(needle) == std::string::npos) {
       continue;
     }
     e.pct = metric_total > 0 ? 100.0 * static_cast<double>(metric_value(e, options.metric)) /

@@ -1,5 +1,7 @@
 #include "report/table.h"
 
+#include <cctype>
+
 #include <algorithm>
 
 namespace hotline {
@@ -49,6 +51,11 @@ std::string csv_escape(const std::string& field) {
     out += c;
   }
   return out + "\"";
+}
+
+std::string lower_ascii(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 }  // namespace hotline

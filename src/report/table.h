@@ -14,4 +14,7 @@ struct TextTable {
 
 std::string csv_escape(const std::string& field);
 
+// ASCII lower case: the case-insensitive --filter of every report.
+std::string lower_ascii(std::string s);
+
 }  // namespace hotline

@@ -17,11 +17,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string shorten_left(const std::string& s, std::size_t max) {
   if (s.size() <= max) return s;
   return "…" + s.substr(s.size() - (max - 1));
@@ -131,7 +126,7 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
     }
   }
 
-  const std::string needle = lower(options.filter);
+  const std::string needle = lower_ascii(options.filter);
   const double total = static_cast<double>(std::max<std::uint64_t>(report.total_samples, 1));
   for (const auto& [key, a] : acc) {
     const FrameInfo& f = *a.frame;
@@ -143,8 +138,8 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
     e.function = options.by == GroupBy::file ? "" : f.function;
     e.file = options.by == GroupBy::function ? "" : f.file;
     e.line = options.by == GroupBy::line ? f.line : 0;
-    if (!needle.empty() && lower(f.function).find(needle) == std::string::npos &&
-        lower(f.file).find(needle) == std::string::npos) {
+    if (!needle.empty() && lower_ascii(f.function).find(needle) == std::string::npos &&
+        lower_ascii(f.file).find(needle) == std::string::npos) {
       continue;
     }
     if (e.self_pct < options.threshold_pct && e.total_pct < options.threshold_pct) continue;

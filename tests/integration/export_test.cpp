@@ -15,6 +15,18 @@ std::string fmt_line(const std::string& source, const std::string& marker) {
   return source + ":" + std::to_string(line_of(source, marker));
 }
 
+// The first row of `go tool pprof -top` after its header: the heaviest entry.
+std::string first_row(const std::string& top) {
+  std::istringstream lines(top);
+  std::string line;
+  bool header = false;
+  while (std::getline(lines, line)) {
+    if (header && !line.empty()) return line;
+    header = line.find("flat%") != std::string::npos;
+  }
+  return "";
+}
+
 struct Recording {
   std::string db;
   std::uint64_t samples = 0;
@@ -55,18 +67,7 @@ TEST(Export, PprofLoadsInGoToolPprofWithTheHotLineFirst) {
   EXPECT_EQ(st.st_mode & 0777, 0600u) << "exports are private, like recordings";
   RunResult top = run({GO_BIN, "tool", "pprof", "-top", "-lines", out});
   ASSERT_EQ(top.code, 0) << top.err;
-  // The first row after the header is the hottest line.
-  std::istringstream lines(top.out);
-  std::string line, first;
-  bool header = false;
-  while (std::getline(lines, line)) {
-    if (header && !line.empty()) {
-      first = line;
-      break;
-    }
-    header = line.find("flat%") != std::string::npos;
-  }
-  EXPECT_NE(first.find(hot_location()), std::string::npos) << top.out;
+  EXPECT_NE(first_row(top.out).find(hot_location()), std::string::npos) << top.out;
   EXPECT_NE(top.out.find("File: single"), std::string::npos) << "the main executable names the profile: " << top.out;
   // Labels carry the process and thread.
   RunResult raw = run({GO_BIN, "tool", "pprof", "-raw", out});
@@ -101,17 +102,7 @@ TEST(Export, HeapPprofCarriesGosFourSampleTypes) {
   RunResult top = run({GO_BIN, "tool", "pprof", "-top", "-lines", out});
   ASSERT_EQ(top.code, 0) << top.err;
   EXPECT_NE(top.out.find("Type: inuse_space"), std::string::npos) << top.out;
-  std::istringstream lines(top.out);
-  std::string line, first;
-  bool header = false;
-  while (std::getline(lines, line)) {
-    if (header && !line.empty()) {
-      first = line;
-      break;
-    }
-    header = line.find("flat%") != std::string::npos;
-  }
-  EXPECT_NE(first.find(fmt_line("heap.c", "HEAP_LIVE_LINE")), std::string::npos) << top.out;
+  EXPECT_NE(first_row(top.out).find(fmt_line("heap.c", "HEAP_LIVE_LINE")), std::string::npos) << top.out;
   RunResult d = run({NODE_BIN, std::string(JS_DIR) + "/decode_pprof.mjs", out});
   ASSERT_EQ(d.code, 0) << d.err;
   auto j = nlohmann::json::parse(d.out);

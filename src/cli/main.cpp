@@ -191,10 +191,11 @@ int run(int argc, char** argv) {
   std::string efile, eformat = "pprof", etype = "cpu", eout, esince, euntil, ewindow, efilter;
   bool elines = false, eforce = false;
   auto* exp = app.add_subcommand("export", "Write a recording in another tool's format: pprof (go tool pprof, "
-                                           "Parca...), folded stacks (flamegraph.pl), speedscope");
+                                           "Parca...), folded stacks (flamegraph.pl), speedscope, SVG flame graph");
   exp->add_option("file", efile, "Recording file")->required();
-  exp->add_option("--format", eformat, "pprof (gzipped profile.proto), folded (frame;frame;frame count), speedscope")
-      ->check(CLI::IsMember({"pprof", "folded", "speedscope"}))
+  exp->add_option("--format", eformat,
+                  "pprof (gzipped profile.proto), folded (frame;frame;frame count), speedscope, svg (static flame graph)")
+      ->check(CLI::IsMember({"pprof", "folded", "speedscope", "svg"}))
       ->capture_default_str();
   exp->add_option("--type", etype, "cpu (samples), heap-live (bytes live at the end of the window), heap-alloc "
                                    "(bytes allocated in the window); pprof heap profiles carry all four heap values")
@@ -207,7 +208,7 @@ int run(int argc, char** argv) {
   exp->add_option("--until", euntil, "Only the first D of the recording");
   exp->add_option("--window", ewindow, "Only the time range A..B from the start (e.g. 5s..15s)");
   exp->add_option("--filter", efilter, "Only stacks with a frame whose function or file contains TEXT");
-  exp->add_flag("--lines", elines, "folded, speedscope: name frames 'function file:line' (pprof always has lines)");
+  exp->add_flag("--lines", elines, "folded, speedscope, svg: name frames 'function file:line' (pprof always has lines)");
 
   // diff
   std::string dbase, dnew, dtype = "cpu", dby = "line", dfilter;

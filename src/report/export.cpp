@@ -153,6 +153,7 @@ class Exporter {
     switch (options_.format) {
       case ExportFormat::folded: return folded(sel);
       case ExportFormat::speedscope: return speedscope(sel);
+      case ExportFormat::svg: return svg(sel);
       case ExportFormat::pprof: break;
     }
     return pprof(sel);
@@ -230,6 +231,104 @@ class Exporter {
     file["activeProfileIndex"] = 0;
     file["exporter"] = fmt::format("hotline {}", HOTLINE_VERSION);
     return file.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  }
+
+  // A static flame graph (root at the bottom), one <g> per frame with a <title> tooltip.
+  std::string svg(const Selection& sel) {
+    struct Node {
+      std::string label, where;
+      std::int64_t value = 0;
+      std::map<std::string, std::size_t> children;  // label -> node index (sorted: stable layout)
+    };
+    std::vector<Node> nodes(1);
+    nodes[0].label = "all";
+    for (const Sample& s : sel.samples) {
+      const std::int64_t v = s.values[sel.main_value];
+      if (v <= 0) continue;
+      std::size_t at = 0;
+      nodes[0].value += v;
+      for (std::int64_t node : path_of(s.leaf, stacks_)) {
+        const FrameInfo& f = frame(node);
+        const std::string label = frame_label(f, options_.lines);
+        auto it = nodes[at].children.find(label);
+        if (it == nodes[at].children.end()) {
+          it = nodes[at].children.emplace(label, nodes.size()).first;
+          Node n;
+          n.label = label;
+          if (!f.file.empty()) n.where = fmt::format("{}:{}", f.file.substr(f.file.rfind('/') + 1), f.line);
+          nodes.push_back(std::move(n));
+        }
+        at = it->second;
+        nodes[at].value += v;
+      }
+    }
+    const double width = 1200, margin = 10, row = 17, top = 40;
+    const std::string unit = options_.type == ExportType::cpu ? "samples" : "bytes";
+    struct Placed {
+      std::size_t node;
+      int depth;
+      double x, w;
+    };
+    std::vector<Placed> placed;
+    int max_depth = 0;
+    std::vector<Placed> todo = {{0, 0, margin, width - 2 * margin}};
+    const double scale = nodes[0].value > 0 ? (width - 2 * margin) / static_cast<double>(nodes[0].value) : 0;
+    while (!todo.empty()) {
+      Placed p = todo.back();
+      todo.pop_back();
+      if (p.w < 0.3) continue;  // narrower than a pixel's third: not drawn
+      placed.push_back(p);
+      max_depth = std::max(max_depth, p.depth);
+      double x = p.x;
+      for (const auto& [label, child] : nodes[p.node].children) {
+        const double w = static_cast<double>(nodes[child].value) * scale;
+        todo.push_back({child, p.depth + 1, x, w});
+        x += w;
+      }
+    }
+    const double height = top + (max_depth + 1) * row + 20;
+    auto xml = [](const std::string& text) {
+      std::string out;
+      for (char c : text) {
+        switch (c) {
+          case '&': out += "&amp;"; break;
+          case '<': out += "&lt;"; break;
+          case '>': out += "&gt;"; break;
+          case '"': out += "&quot;"; break;
+          default: out += c;
+        }
+      }
+      return out;
+    };
+    std::string out = fmt::format(
+        "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+        "<svg version=\"1.1\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+        "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"Verdana, sans-serif\" font-size=\"12\">\n"
+        "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"#f8f8f8\"/>\n"
+        "<text x=\"{2}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">{3}</text>\n",
+        width, height, width / 2,
+        xml(fmt::format("{} · {} · {} {} · hotline", reader_.meta_or("process_name", "process"), type_name(),
+                        nodes[0].value, unit)));
+    for (const Placed& p : placed) {
+      const Node& n = nodes[p.node];
+      const double y = height - 20 - (p.depth + 1) * row;
+      const double pct = nodes[0].value > 0 ? 100.0 * static_cast<double>(n.value) / static_cast<double>(nodes[0].value) : 0;
+      // Warm colours from the name, so a function keeps its colour across graphs.
+      const std::size_t h = std::hash<std::string>()(n.label);
+      const int r = 205 + static_cast<int>(h % 50), g = static_cast<int>((h >> 8) % 200), b = static_cast<int>((h >> 16) % 55);
+      const std::string tip = fmt::format("{}{} — {} {} ({:.2f}%)", n.label, n.where.empty() ? "" : " (" + n.where + ")",
+                                          n.value, unit, pct);
+      out += fmt::format("<g><title>{}</title><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{}\" "
+                         "fill=\"rgb({},{},{})\" rx=\"2\"/>",
+                         xml(tip), p.x, y, p.w, row - 1, r, g, b);
+      const std::size_t fits = static_cast<std::size_t>(p.w / 7);  // ~7 px per character
+      if (fits >= 3) {
+        std::string text = n.label.size() <= fits ? n.label : n.label.substr(0, fits - 2) + "..";
+        out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>", p.x + 3, y + row - 5, xml(text));
+      }
+      out += "</g>\n";
+    }
+    return out + "</svg>\n";
   }
 
   std::string pprof(const Selection& sel) {
@@ -381,8 +480,9 @@ ExportFormat parse_export_format(const std::string& name) {
   if (name == "pprof") return ExportFormat::pprof;
   if (name == "folded") return ExportFormat::folded;
   if (name == "speedscope") return ExportFormat::speedscope;
+  if (name == "svg") return ExportFormat::svg;
   throw Error(ExitCode::invalid_args, fmt::format("unknown export format '{}'", name),
-              "use pprof, folded or speedscope");
+              "use pprof, folded, speedscope or svg");
 }
 
 ExportType parse_export_type(const std::string& name) {

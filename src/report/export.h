@@ -1,7 +1,8 @@
 #pragma once
 // `hotline export`: a recording (or a window of it) in the formats other tools read:
 // pprof (gzipped profile.proto: go tool pprof, Parca, Pyroscope...), Brendan Gregg's folded
-// stacks (flamegraph.pl, inferno, speedscope's import) and speedscope's own JSON.
+// stacks (flamegraph.pl, inferno, speedscope's import), speedscope's own JSON, and a static
+// SVG flame graph for documents.
 #include <string>
 
 #include "report/top.h"
@@ -9,7 +10,7 @@
 
 namespace hotline {
 
-enum class ExportFormat { pprof, folded, speedscope };
+enum class ExportFormat { pprof, folded, speedscope, svg };
 enum class ExportType { cpu, heap_live, heap_alloc };
 
 struct ExportOptions {
@@ -17,7 +18,7 @@ struct ExportOptions {
   ExportType type = ExportType::cpu;
   TimeWindow window;
   std::string filter;  // keep stacks with a frame whose function or file contains this
-  bool lines = false;  // folded/speedscope frame names carry file:line
+  bool lines = false;  // folded/speedscope/svg frame names carry file:line
 };
 
 // The exported bytes. Throws Error(invalid_args) for a heap export of a recording without

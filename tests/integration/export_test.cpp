@@ -164,6 +164,26 @@ TEST(Export, SpeedscopeFileMatchesSpeedscopesSchema) {
   EXPECT_NE(run({NODE_BIN, std::string(JS_DIR) + "/check_speedscope.mjs", dir.file("bad.json")}).code, 0);
 }
 
+TEST(Export, SvgFlameGraphIsWellFormedWithTheHotFunctionAcross) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const Recording& rec = cpu_recording();
+  const std::string out = dir.file("cpu.svg");
+  ASSERT_EQ(export_to(rec.db, out, {"--format", "svg"}).code, 0);
+  RunResult lint = run({"/usr/bin/xmllint", "--noout", out});
+  EXPECT_EQ(lint.code, 0) << lint.err;
+  const std::string svg = run({"/bin/cat", out}).out;
+  EXPECT_TRUE(svg.starts_with("<?xml")) << svg.substr(0, 200);
+  // The single fixture spends nearly all its time in mix: its frame spans nearly the whole
+  // width (1180 px drawn), and its tooltip gives its samples.
+  const auto title = svg.find("<title>mix (single.c:");
+  ASSERT_NE(title, std::string::npos) << svg.substr(0, 2000);
+  const auto width_at = svg.find("width=\"", title);
+  ASSERT_NE(width_at, std::string::npos);
+  EXPECT_GT(std::stod(svg.substr(width_at + 7)), 0.9 * 1180) << svg.substr(title, 300);
+  EXPECT_NE(svg.find(" samples (", title), std::string::npos);
+}
+
 TEST(Export, RefusalsExplainThemselves) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;

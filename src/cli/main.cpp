@@ -95,6 +95,29 @@ void add_top_options(CLI::App* sub, TopFlags& f, const std::string& threshold_he
   json->excludes(csv);
 }
 
+// "rec" for "some/dir/rec.db": default export names are made from the recording's.
+std::string recording_stem(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  if (name.ends_with(".db")) name.resize(name.size() - 3);
+  return name.empty() ? "profile" : name;
+}
+
+// An export to OUT (created 0600), or standard output; a page or binary profile is not
+// written to a terminal: it goes to TERMINAL_NAME in the current directory instead.
+void write_export(const std::string& bytes, std::string out, bool force, const std::string& terminal_name) {
+  const bool named_for_terminal = out.empty() && !terminal_name.empty() && ::isatty(STDOUT_FILENO);
+  if (named_for_terminal) out = terminal_name;
+  if (out.empty()) {
+    write_stdout(bytes);
+    return;
+  }
+  UniqueFd fd = create_private_file(out, force);
+  write_all(fd.get(), bytes, out);
+  if (named_for_terminal || ::isatty(STDERR_FILENO)) {
+    std::fprintf(stderr, "hotline: wrote %s (%zu bytes)\n", out.c_str(), bytes.size());
+  }
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"hotline: which source lines burn CPU, live or recorded (eBPF, SQLite recordings)", "hotline"};
   app.set_version_flag("--version", std::string("hotline ") + HOTLINE_VERSION);
@@ -188,27 +211,30 @@ int run(int argc, char** argv) {
   add_top_options(top_heap, hf, "Hide entries below this percentage of the metric's total");
 
   // export
-  std::string efile, eformat = "pprof", etype = "cpu", eout, esince, euntil, ewindow, efilter;
+  std::string efile, eformat = "flamegraph", etype = "cpu", eout, esince, euntil, ewindow, efilter;
   bool elines = false, eforce = false;
-  auto* exp = app.add_subcommand("export", "Write a recording in another tool's format: pprof (go tool pprof, "
-                                           "Parca...), folded stacks (flamegraph.pl), speedscope, SVG flame graph");
+  auto* exp = app.add_subcommand("export", "Write a recording as an interactive flame graph (HTML) or in another "
+                                           "tool's format: pprof (go tool pprof, Parca...), folded stacks "
+                                           "(flamegraph.pl), speedscope, SVG");
   exp->add_option("file", efile, "Recording file")->required();
   exp->add_option("--format", eformat,
-                  "pprof (gzipped profile.proto), folded (frame;frame;frame count), speedscope, svg (static flame graph)")
-      ->check(CLI::IsMember({"pprof", "folded", "speedscope", "svg"}))
+                  "flamegraph (one self-contained HTML page: zoom, search, table of lines), pprof (gzipped "
+                  "profile.proto), folded (frame;frame;frame count), speedscope, svg (static flame graph)")
+      ->check(CLI::IsMember({"flamegraph", "pprof", "folded", "speedscope", "svg"}))
       ->capture_default_str();
   exp->add_option("--type", etype, "cpu (samples), heap-live (bytes live at the end of the window), heap-alloc "
                                    "(bytes allocated in the window); pprof heap profiles carry all four heap values")
       ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc"}))
       ->capture_default_str();
-  exp->add_option("--output,-o", eout, "Output file (created 0600; default: standard output, except for pprof on a "
-                                       "terminal)");
+  exp->add_option("--output,-o", eout, "Output file (created 0600; default: standard output, or RECORDING.html, "
+                                       ".pb.gz, .svg in the current directory when that is a terminal)");
   exp->add_flag("--force,-f", eforce, "Replace the output file if it exists");
   exp->add_option("--since", esince, "Only the last D of the recording (e.g. 10s)");
   exp->add_option("--until", euntil, "Only the first D of the recording");
   exp->add_option("--window", ewindow, "Only the time range A..B from the start (e.g. 5s..15s)");
   exp->add_option("--filter", efilter, "Only stacks with a frame whose function or file contains TEXT");
-  exp->add_flag("--lines", elines, "folded, speedscope, svg: name frames 'function file:line' (pprof always has lines)");
+  exp->add_flag("--lines", elines, "flamegraph, folded, speedscope, svg: name frames 'function file:line' (pprof "
+                                  "always has lines)");
 
   // diff
   std::string dbase, dnew, dtype = "cpu", dby = "line", dfilter;
@@ -228,6 +254,20 @@ int run(int argc, char** argv) {
   auto* dj = diff->add_flag("--json", djson_out, "JSON output");
   auto* dc = diff->add_flag("--csv", dcsv, "CSV output");
   dj->excludes(dc);
+  std::string dformat = "table", dout;
+  bool dforce = false, dlines = false;
+  auto* dfmt = diff->add_option("--format", dformat,
+                                "table (text, or --json/--csv), or flamegraph: a differential flame graph page (frames "
+                                "as wide as in NEW, red where the share grew, blue where it shrank)")
+                   ->check(CLI::IsMember({"table", "flamegraph"}))
+                   ->capture_default_str();
+  dfmt->excludes(dj)->excludes(dc);
+  diff->add_option("--output,-o", dout, "flamegraph: output file (created 0600; default: standard output, or "
+                                        "NEW-diff.html when that is a terminal)");
+  diff->add_flag("--force,-f", dforce, "flamegraph: replace the output file if it exists");
+  diff->add_flag("--lines", dlines, "flamegraph: name frames 'function file:line'");
+  diff->add_option("--since", esince, "flamegraph: only the last D of each recording");
+  diff->add_option("--until", euntil, "flamegraph: only the first D of each recording");
 
   // query
   std::string qfile, sql;
@@ -314,18 +354,13 @@ int run(int argc, char** argv) {
     if (!ewindow.empty()) options.window.range = parse_window(ewindow);
     options.filter = efilter;
     options.lines = elines;
-    if (eout.empty() && options.format == ExportFormat::pprof && ::isatty(STDOUT_FILENO)) {
-      throw Error(ExitCode::invalid_args, "a pprof profile is binary (gzipped protobuf): not written to a terminal",
-                  "give a file with -o profile.pb.gz, or redirect standard output");
-    }
     RecordingReader reader(efile);
     const std::string bytes = export_recording(reader, options);
-    if (eout.empty()) {
-      write_stdout(bytes);
-    } else {
-      UniqueFd fd = create_private_file(eout, eforce);
-      write_all(fd.get(), bytes, eout);
-    }
+    const char* ext = options.format == ExportFormat::flamegraph ? ".html"
+                      : options.format == ExportFormat::pprof    ? ".pb.gz"
+                      : options.format == ExportFormat::svg      ? ".svg"
+                                                                 : nullptr;
+    write_export(bytes, eout, eforce, ext == nullptr ? "" : recording_stem(efile) + ext);
     return 0;
   }
   if (diff->parsed()) {
@@ -335,6 +370,20 @@ int run(int argc, char** argv) {
     options.top = dtop;
     options.filter = dfilter;
     RecordingReader base(dbase), next(dnew);
+    if (dformat == "flamegraph") {
+      ExportOptions eo;
+      eo.type = options.type;
+      eo.filter = dfilter;
+      eo.lines = dlines;
+      if (!esince.empty()) eo.window.since = parse_duration(esince);
+      if (!euntil.empty()) eo.window.until = parse_duration(euntil);
+      write_export(export_diff_flamegraph(base, next, eo), dout, dforce, recording_stem(dnew) + "-diff.html");
+      return 0;
+    }
+    if (!dout.empty() || dlines || !esince.empty() || !euntil.empty()) {
+      throw Error(ExitCode::invalid_args, "-o, --lines, --since and --until apply to the flame graph diff",
+                  "add --format flamegraph, or leave them out for the table");
+    }
     const DiffReport report = diff_recordings(base, next, options);
     write_stdout(djson_out ? render_diff_json(report) : dcsv ? render_diff_csv(report) : render_diff_text(report, options.by));
     return 0;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "profile.pb.h"
+#include "report/heap_top.h"
 #include "report/table.h"
 #include "util/error.h"
 
@@ -20,6 +21,9 @@
 #endif
 
 namespace hotline {
+
+extern const char kFlamegraphHtml[];  // src/report/flamegraph.html, generated/flamegraph_html.cpp
+
 namespace {
 
 // One exported stack with its values (cpu: samples and nanoseconds; heap: allocated
@@ -130,12 +134,119 @@ std::string gzip(const std::string& data) {
   return out;
 }
 
+// Every stack of a profile merged into one call tree, as the flame graphs draw it: node 0
+// is the root ("all"); a node's children are keyed by frame label. `base` carries a second
+// profile's values for the differential graph. `lines` is the self value by source line
+// (CPU: the leaf frame; heap: the allocating line outside the allocator).
+struct FlameTree {
+  struct Node {
+    std::string label, where;
+    std::int64_t value = 0, base = 0;
+    std::map<std::string, std::size_t> children;  // label -> node index (sorted: stable layout)
+  };
+  struct Line {
+    std::string function, where;
+    std::int64_t value = 0, base = 0;
+  };
+  std::vector<Node> nodes = std::vector<Node>(1);
+  std::map<std::string, Line> lines;
+  FlameTree() { nodes[0].label = "all"; }
+};
+
+std::string short_where(const FrameInfo& f) {
+  if (f.file.empty()) return "";
+  return fmt::format("{}:{}", f.file.substr(f.file.rfind('/') + 1), f.line);
+}
+
+// JSON placed inside a <script> element: no '<' may appear as such ("</script>", "<!--").
+std::string script_safe_json(const nlohmann::ordered_json& j) {
+  const std::string dumped = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  std::string out;
+  out.reserve(dumped.size());
+  for (char c : dumped) {
+    if (c == '<') out += "\\u003c";
+    else out += c;
+  }
+  return out;
+}
+
+// The interactive page (src/report/flamegraph.html) filled with a tree.
+std::string flamegraph_html(const FlameTree& tree, const std::string& title, const std::string& summary,
+                            const std::string& unit, bool diff) {
+  nlohmann::ordered_json strings = nlohmann::ordered_json::array(), rows = nlohmann::ordered_json::array();
+  std::unordered_map<std::string, std::size_t> string_ids;
+  auto str = [&](const std::string& s) {
+    auto [it, inserted] = string_ids.try_emplace(s, string_ids.size());
+    if (inserted) strings.push_back(s);
+    return it->second;
+  };
+  // Parents before children, siblings sorted by label; frames with no value in the (new)
+  // profile are not drawn and are left out (the table still lists lines that shrank to 0).
+  std::vector<std::pair<std::size_t, std::int64_t>> todo = {{0, -1}};
+  while (!todo.empty()) {
+    const auto [node, parent] = todo.back();
+    todo.pop_back();
+    const FlameTree::Node& n = tree.nodes[node];
+    const auto index = static_cast<std::int64_t>(rows.size());
+    nlohmann::ordered_json row = {parent, str(n.label), str(n.where), n.value};
+    if (diff) row.push_back(n.base);
+    rows.push_back(std::move(row));
+    for (auto it = n.children.rbegin(); it != n.children.rend(); ++it) {
+      if (tree.nodes[it->second].value > 0) todo.emplace_back(it->second, index);
+    }
+  }
+  std::vector<const FlameTree::Line*> lines;
+  for (const auto& [key, line] : tree.lines) lines.push_back(&line);
+  const double total = static_cast<double>(std::max<std::int64_t>(tree.nodes[0].value, 1));
+  const double base_total = static_cast<double>(std::max<std::int64_t>(tree.nodes[0].base, 1));
+  auto weight = [&](const FlameTree::Line* l) {
+    if (!diff) return static_cast<double>(l->value);
+    return std::abs(static_cast<double>(l->value) / total - static_cast<double>(l->base) / base_total);
+  };
+  std::stable_sort(lines.begin(), lines.end(), [&](auto* a, auto* b) { return weight(a) > weight(b); });
+  if (lines.size() > 500) lines.resize(500);
+  nlohmann::ordered_json table = nlohmann::ordered_json::array();
+  for (const FlameTree::Line* l : lines) {
+    if (weight(l) <= 0) break;
+    nlohmann::ordered_json row = {l->function, l->where, l->value};
+    if (diff) row.push_back(l->base);
+    table.push_back(std::move(row));
+  }
+  nlohmann::ordered_json data;
+  data["title"] = title;
+  data["summary"] = summary;
+  data["unit"] = unit;
+  data["diff"] = diff;
+  data["strings"] = std::move(strings);
+  data["nodes"] = std::move(rows);
+  data["lines"] = std::move(table);
+  std::string page = kFlamegraphHtml;
+  const std::string placeholder = "/*HOTLINE_DATA*/";
+  const auto at = page.find(placeholder);
+  if (at == std::string::npos) throw Error(ExitCode::general, "the embedded flame graph page has no data slot");
+  page.replace(at, placeholder.size(), script_safe_json(data));
+  return page;
+}
+
 class Exporter {
  public:
   Exporter(const RecordingReader& reader, const ExportOptions& options)
       : reader_(reader), options_(options), stacks_(reader.stacks()), frames_(reader.frames()) {}
 
   std::string run() {
+    const Selection sel = selection();
+    switch (options_.format) {
+      case ExportFormat::folded: return folded(sel);
+      case ExportFormat::speedscope: return speedscope(sel);
+      case ExportFormat::svg: return svg(sel);
+      case ExportFormat::flamegraph: return flamegraph(sel);
+      case ExportFormat::pprof: break;
+    }
+    return pprof(sel);
+  }
+
+  // The window's samples, with --filter applied.
+  Selection selection() {
     Selection sel = select(reader_, options_);
     // --filter: stacks with a frame whose function or file contains the text.
     if (!options_.filter.empty()) {
@@ -150,13 +261,7 @@ class Exporter {
         return true;
       });
     }
-    switch (options_.format) {
-      case ExportFormat::folded: return folded(sel);
-      case ExportFormat::speedscope: return speedscope(sel);
-      case ExportFormat::svg: return svg(sel);
-      case ExportFormat::pprof: break;
-    }
-    return pprof(sel);
+    return sel;
   }
 
  private:
@@ -233,37 +338,90 @@ class Exporter {
     return file.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   }
 
-  // A static flame graph (root at the bottom), one <g> per frame with a <title> tooltip.
-  std::string svg(const Selection& sel) {
-    struct Node {
-      std::string label, where;
-      std::int64_t value = 0;
-      std::map<std::string, std::size_t> children;  // label -> node index (sorted: stable layout)
-    };
-    std::vector<Node> nodes(1);
-    nodes[0].label = "all";
+ public:
+  // Adds the selection's stacks to a call tree (into `base` for a diff's base profile).
+  void fill(FlameTree& tree, const Selection& sel, bool base) {
     for (const Sample& s : sel.samples) {
       const std::int64_t v = s.values[sel.main_value];
       if (v <= 0) continue;
       std::size_t at = 0;
-      nodes[0].value += v;
-      for (std::int64_t node : path_of(s.leaf, stacks_)) {
+      (base ? tree.nodes[0].base : tree.nodes[0].value) += v;
+      const auto path = path_of(s.leaf, stacks_);
+      for (std::int64_t node : path) {
         const FrameInfo& f = frame(node);
         const std::string label = frame_label(f, options_.lines);
-        auto it = nodes[at].children.find(label);
-        if (it == nodes[at].children.end()) {
-          it = nodes[at].children.emplace(label, nodes.size()).first;
-          Node n;
+        auto it = tree.nodes[at].children.find(label);
+        if (it == tree.nodes[at].children.end()) {
+          it = tree.nodes[at].children.emplace(label, tree.nodes.size()).first;
+          FlameTree::Node n;
           n.label = label;
-          if (!f.file.empty()) n.where = fmt::format("{}:{}", f.file.substr(f.file.rfind('/') + 1), f.line);
-          nodes.push_back(std::move(n));
+          n.where = short_where(f);
+          tree.nodes.push_back(std::move(n));
         }
         at = it->second;
-        nodes[at].value += v;
+        (base ? tree.nodes[at].base : tree.nodes[at].value) += v;
+        // One frame label over several lines (no --lines): the file alone, or nothing.
+        std::string& where = tree.nodes[at].where;
+        if (!where.empty() && where != short_where(f)) {
+          const std::string file = f.file.substr(f.file.rfind('/') + 1);
+          where = where.starts_with(file + ":") || where == file ? file : "";
+        }
       }
+      // The line this sample's value belongs to.
+      const FrameInfo* site = path.empty() ? nullptr : &frame(path.back());
+      if (options_.type != ExportType::cpu) {
+        for (std::size_t i = path.size(); i-- > 0;) {
+          if (!allocator_frame(frame(path[i]))) {
+            site = &frame(path[i]);
+            break;
+          }
+        }
+      }
+      const std::string function = site == nullptr || site->function.empty() ? "[unknown]" : site->function;
+      const std::string where = site == nullptr ? "" : short_where(*site);
+      FlameTree::Line& line = tree.lines[function + '\x1f' + where];
+      line.function = function;
+      line.where = where;
+      (base ? line.base : line.value) += v;
     }
+  }
+
+  std::string unit() const { return options_.type == ExportType::cpu ? "samples" : "bytes"; }
+
+  std::string summary(const Selection& sel, std::int64_t total) const {
+    std::string out = options_.type == ExportType::cpu
+                          ? fmt::format("{} samples at {} Hz", total, reader_.meta_int("cpu_frequency_hz", 99))
+                          : fmt::format("{} bytes {}", total, options_.type == ExportType::heap_live
+                                                                  ? "live at the end"
+                                                                  : "allocated");
+    out += fmt::format(" over {:.1f} s · {} · pid {}", static_cast<double>(sel.duration_ms) / 1000.0, reader_.path(),
+                       reader_.meta_or("pids", "?"));
+    if (const std::string start = reader_.meta_or("start_time"); !start.empty()) out += " · " + start;
+    if (options_.type != ExportType::cpu && reader_.meta_or("heap_mode") == "sampled") {
+      out += " · sampled heap (estimates)";
+    }
+    if (!options_.filter.empty()) out += fmt::format(" · filter '{}'", options_.filter);
+    return out;
+  }
+
+  std::string title() const {
+    return fmt::format("{} · {} · hotline", reader_.meta_or("process_name", "process"), type_name());
+  }
+
+ private:
+  std::string flamegraph(const Selection& sel) {
+    FlameTree tree;
+    fill(tree, sel, false);
+    return flamegraph_html(tree, title(), summary(sel, tree.nodes[0].value), unit(), false);
+  }
+
+  // A static flame graph (root at the bottom), one <g> per frame with a <title> tooltip.
+  std::string svg(const Selection& sel) {
+    FlameTree tree;
+    fill(tree, sel, false);
+    const auto& nodes = tree.nodes;
     const double width = 1200, margin = 10, row = 17, top = 40;
-    const std::string unit = options_.type == ExportType::cpu ? "samples" : "bytes";
+    const std::string unit = this->unit();
     struct Placed {
       std::size_t node;
       int depth;
@@ -310,7 +468,7 @@ class Exporter {
         xml(fmt::format("{} · {} · {} {} · hotline", reader_.meta_or("process_name", "process"), type_name(),
                         nodes[0].value, unit)));
     for (const Placed& p : placed) {
-      const Node& n = nodes[p.node];
+      const FlameTree::Node& n = nodes[p.node];
       const double y = height - 20 - (p.depth + 1) * row;
       const double pct = nodes[0].value > 0 ? 100.0 * static_cast<double>(n.value) / static_cast<double>(nodes[0].value) : 0;
       // Warm colours from the name, so a function keeps its colour across graphs.
@@ -455,6 +613,7 @@ class Exporter {
     return gzip(bytes);
   }
 
+ public:
   std::string type_name() const {
     switch (options_.type) {
       case ExportType::cpu: return "cpu";
@@ -464,6 +623,7 @@ class Exporter {
     return "cpu";
   }
 
+ private:
   const RecordingReader& reader_;
   const ExportOptions& options_;
   std::unordered_map<std::int64_t, StackNode> stacks_;
@@ -476,13 +636,29 @@ std::string export_recording(const RecordingReader& reader, const ExportOptions&
   return Exporter(reader, options).run();
 }
 
+std::string export_diff_flamegraph(const RecordingReader& base, const RecordingReader& next,
+                                   const ExportOptions& options) {
+  Exporter from(base, options), to(next, options);
+  const Selection base_sel = from.selection(), new_sel = to.selection();
+  FlameTree tree;
+  from.fill(tree, base_sel, true);
+  to.fill(tree, new_sel, false);
+  const std::string title = fmt::format("{} → {} · {} diff · hotline", base.meta_or("process_name", "base"),
+                                        next.meta_or("process_name", "new"), to.type_name());
+  const std::string summary = fmt::format(
+      "base {} ({} {}) → new {} ({} {}) · width: the new profile · red: share grew, blue: share shrank",
+      base.path(), tree.nodes[0].base, to.unit(), next.path(), tree.nodes[0].value, to.unit());
+  return flamegraph_html(tree, title, summary, to.unit(), true);
+}
+
 ExportFormat parse_export_format(const std::string& name) {
   if (name == "pprof") return ExportFormat::pprof;
   if (name == "folded") return ExportFormat::folded;
   if (name == "speedscope") return ExportFormat::speedscope;
   if (name == "svg") return ExportFormat::svg;
+  if (name == "flamegraph") return ExportFormat::flamegraph;
   throw Error(ExitCode::invalid_args, fmt::format("unknown export format '{}'", name),
-              "use pprof, folded, speedscope or svg");
+              "use flamegraph, pprof, folded, speedscope or svg");
 }
 
 ExportType parse_export_type(const std::string& name) {

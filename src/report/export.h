@@ -1,8 +1,8 @@
 #pragma once
 // `hotline export`: a recording (or a window of it) in the formats other tools read:
-// pprof (gzipped profile.proto: go tool pprof, Parca, Pyroscope...), Brendan Gregg's folded
-// stacks (flamegraph.pl, inferno, speedscope's import), speedscope's own JSON, and a static
-// SVG flame graph for documents.
+// an interactive flame graph (one self-contained HTML page), pprof (gzipped profile.proto:
+// go tool pprof, Parca, Pyroscope...), Brendan Gregg's folded stacks (flamegraph.pl,
+// inferno, speedscope's import), speedscope's own JSON, and a static SVG flame graph.
 #include <string>
 
 #include "report/top.h"
@@ -10,20 +10,25 @@
 
 namespace hotline {
 
-enum class ExportFormat { pprof, folded, speedscope, svg };
+enum class ExportFormat { flamegraph, pprof, folded, speedscope, svg };
 enum class ExportType { cpu, heap_live, heap_alloc };
 
 struct ExportOptions {
-  ExportFormat format = ExportFormat::pprof;
+  ExportFormat format = ExportFormat::flamegraph;
   ExportType type = ExportType::cpu;
   TimeWindow window;
   std::string filter;  // keep stacks with a frame whose function or file contains this
-  bool lines = false;  // folded/speedscope/svg frame names carry file:line
+  bool lines = false;  // flamegraph/folded/speedscope/svg frame names carry file:line
 };
 
 // The exported bytes. Throws Error(invalid_args) for a heap export of a recording without
 // heap data.
 std::string export_recording(const RecordingReader& reader, const ExportOptions& options);
+
+// A differential flame graph page: frames as wide as in NEW, coloured by how their share
+// changed from BASE (red grew, blue shrank); the table lists lines by share change.
+std::string export_diff_flamegraph(const RecordingReader& base, const RecordingReader& next,
+                                   const ExportOptions& options);
 
 ExportFormat parse_export_format(const std::string& name);
 ExportType parse_export_type(const std::string& name);

@@ -16,18 +16,6 @@
 namespace hotline {
 namespace {
 
-// Frames that belong to the allocator or the C++ standard library rather than to the
-// program: an allocation is attributed to the first frame outside them.
-bool allocator_frame(const FrameInfo& f) {
-  const std::string& fn = f.function;
-  if (fn.starts_with("std::") || fn.starts_with("__gnu_cxx::") || fn.starts_with("operator new") ||
-      fn.starts_with("__cxxabiv1::") || fn.starts_with("__libc_") || fn.starts_with("alloc::") ||
-      fn.starts_with("__rust_") || fn.starts_with("__rdl_") || fn.starts_with("__rg_")) {
-    return true;
-  }
-  return f.file.find("/c++/") != std::string::npos || f.file.find("/bits/") != std::string::npos;
-}
-
 std::string human_bytes(std::int64_t b) {
   const double v = static_cast<double>(b < 0 ? -b : b);
   const char* sign = b < 0 ? "-" : "";
@@ -58,6 +46,16 @@ std::int64_t metric_value(const HeapTopEntry& e, HeapMetric m) {
 }
 
 }  // namespace
+
+bool allocator_frame(const FrameInfo& f) {
+  const std::string& fn = f.function;
+  if (fn.starts_with("std::") || fn.starts_with("__gnu_cxx::") || fn.starts_with("operator new") ||
+      fn.starts_with("__cxxabiv1::") || fn.starts_with("__libc_") || fn.starts_with("alloc::") ||
+      fn.starts_with("__rust_") || fn.starts_with("__rdl_") || fn.starts_with("__rg_")) {
+    return true;
+  }
+  return f.file.find("/c++/") != std::string::npos || f.file.find("/bits/") != std::string::npos;
+}
 
 HeapMetric parse_heap_metric(const std::string& name) {
   if (name == "alloc") return HeapMetric::alloc;

@@ -48,6 +48,10 @@ struct HeapTopReport {
   std::vector<HeapTopEntry> entries;
 };
 
+// A frame of the allocator or the C++/Rust standard library, not the program's own code:
+// an allocation is attributed to the first frame (from the leaf) outside them.
+bool allocator_frame(const FrameInfo& f);
+
 HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& options);
 HeapMetric parse_heap_metric(const std::string& name);
 

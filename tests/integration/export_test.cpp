@@ -3,6 +3,9 @@
 // And `hotline diff` on two recordings of a fixture whose hot line moves.
 #include <sys/stat.h>
 
+#include <array>
+#include <cstdio>
+#include <set>
 #include <sstream>
 
 #include "harness.h"
@@ -25,6 +28,47 @@ std::string first_row(const std::string& top) {
     header = line.find("flat%") != std::string::npos;
   }
   return "";
+}
+
+// The data a flame graph page carries (the JSON in its <script id="data"> element).
+nlohmann::json page_data(const std::string& page) {
+  const std::string html = run({"/bin/cat", page}).out;
+  const std::string open = "<script id=\"data\" type=\"application/json\">";
+  const auto from = html.find(open);
+  const auto to = html.find("</script>", from);
+  if (from == std::string::npos || to == std::string::npos) return nlohmann::json::object();
+  return nlohmann::json::parse(html.substr(from + open.size(), to - from - open.size()));
+}
+
+// What tests/js/check_flamegraph.mjs saw when it used a page in headless Chromium.
+nlohmann::json use_in_browser(const std::string& page, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {NODE_BIN, std::string(JS_DIR) + "/check_flamegraph.mjs", page, "--browser",
+                                   CHROMIUM_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult r = run(argv);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+}
+
+// The widest drawn frame with this label (null when none is drawn).
+nlohmann::json widest(const nlohmann::json& frames, const std::string& label) {
+  nlohmann::json best;
+  for (const auto& f : frames) {
+    if (f["label"] == label && (best.is_null() || f["width"] > best["width"])) best = f;
+  }
+  return best;
+}
+
+// A recording of `moving ab`: spin_a about two thirds of the samples, spin_b one third.
+const std::string& two_function_recording() {
+  static TempDir dir;
+  static std::string db = [] {
+    std::string path = dir.file("ab.db");
+    RunResult r = run({hotline_bin(), "record", "-q", "--heap", "off", "-o", path, "--", fixture("moving"), "ab", "3"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return path;
+  }();
+  return db;
 }
 
 struct Recording {
@@ -80,7 +124,7 @@ TEST(Export, PprofDecodesWithThePprofFormatPackage) {
   TempDir dir;
   const Recording& rec = cpu_recording();
   const std::string out = dir.file("cpu.pb.gz");
-  ASSERT_EQ(export_to(rec.db, out, {}).code, 0) << "pprof is the default format";
+  ASSERT_EQ(export_to(rec.db, out, {"--format", "pprof"}).code, 0);
   RunResult d = run({NODE_BIN, std::string(JS_DIR) + "/decode_pprof.mjs", out});
   ASSERT_EQ(d.code, 0) << d.err;
   auto j = nlohmann::json::parse(d.out);
@@ -98,7 +142,7 @@ TEST(Export, HeapPprofCarriesGosFourSampleTypes) {
                      "--run"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string out = dir.file("heap.pb.gz");
-  ASSERT_EQ(export_to(db, out, {"--type", "heap-live"}).code, 0);
+  ASSERT_EQ(export_to(db, out, {"--format", "pprof", "--type", "heap-live"}).code, 0);
   RunResult top = run({GO_BIN, "tool", "pprof", "-top", "-lines", out});
   ASSERT_EQ(top.code, 0) << top.err;
   EXPECT_NE(top.out.find("Type: inuse_space"), std::string::npos) << top.out;
@@ -109,9 +153,16 @@ TEST(Export, HeapPprofCarriesGosFourSampleTypes) {
   EXPECT_EQ(j["sample_types"], nlohmann::json::array({"alloc_objects/count", "alloc_space/bytes",
                                                       "inuse_objects/count", "inuse_space/bytes"}));
   // --type heap-alloc: the same values, allocated space by default.
-  ASSERT_EQ(export_to(db, out, {"--type", "heap-alloc", "--force"}).code, 0);
+  ASSERT_EQ(export_to(db, out, {"--format", "pprof", "--type", "heap-alloc", "--force"}).code, 0);
   RunResult alloc = run({GO_BIN, "tool", "pprof", "-top", "-lines", out});
   EXPECT_NE(alloc.out.find("Type: alloc_space"), std::string::npos) << alloc.out;
+  // The flame graph page of the live heap: its table of lines leads with the live line.
+  const std::string page = dir.file("heap.html");
+  ASSERT_EQ(export_to(db, page, {"--type", "heap-live"}).code, 0);
+  const auto data = page_data(page);
+  ASSERT_FALSE(data["lines"].empty()) << data.dump();
+  EXPECT_EQ(data["unit"], "bytes");
+  EXPECT_EQ(data["lines"][0][1], fmt_line("heap.c", "HEAP_LIVE_LINE")) << data["lines"].dump();
 }
 
 TEST(Export, FoldedStacksSumToTheRecordingRootFirst) {
@@ -182,6 +233,98 @@ TEST(Export, SvgFlameGraphIsWellFormedWithTheHotFunctionAcross) {
   ASSERT_NE(width_at, std::string::npos);
   EXPECT_GT(std::stod(svg.substr(width_at + 7)), 0.9 * 1180) << svg.substr(title, 300);
   EXPECT_NE(svg.find(" samples (", title), std::string::npos);
+}
+
+TEST(Export, FlameGraphPageWorksInHeadlessChromium) {
+  HOTLINE_REQUIRE_ROOT();
+  const std::string& db = two_function_recording();
+  TempDir dir;
+  const std::string page = dir.file("ab.html");
+  ASSERT_EQ(export_to(db, page, {}).code, 0) << "the flame graph page is the default format";
+  struct stat st {};
+  ASSERT_EQ(::stat(page.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const double a_share = std::stod(query_value(
+      db, "SELECT 1.0 * SUM(CASE WHEN f.function = 'spin_a' THEN s.count ELSE 0 END) / SUM(s.count) FROM cpu_samples s "
+          "JOIN stacks k ON k.id = s.stack_id JOIN frames f ON f.id = k.frame_id"));
+  ASSERT_GT(a_share, 0.4);
+  ASSERT_LT(a_share, 0.9);
+  const std::string shot = std::string(FIXTURE_BIN_DIR) + "/../flamegraph-screenshot.png";
+  const auto o = use_in_browser(page, {"--hot", "spin_a", "--zoom", "spin_b", "--search", "SPIN_A", "--screenshot", shot});
+  ASSERT_TRUE(o.value("ready", false)) << o.dump();
+  // Self-contained: the page itself is the only thing loaded; no script error.
+  EXPECT_EQ(o["requests"].size(), 1u) << o["requests"].dump();
+  EXPECT_TRUE(o["errors"].empty()) << o["errors"].dump();
+  const double width = o["graphWidth"];
+  // The hot function is drawn with its share of the width, its sibling beside it.
+  const auto a = widest(o["frames"], "spin_a"), b = widest(o["frames"], "spin_b");
+  ASSERT_FALSE(a.is_null()) << o["frames"].dump();
+  ASSERT_FALSE(b.is_null()) << o["frames"].dump();
+  EXPECT_NEAR(a["width"].get<double>() / width, a_share, 0.03);
+  EXPECT_GT(a["width"], b["width"]);
+  // Hovering shows the line and the samples.
+  const std::string tip = o.value("tooltip", "");
+  EXPECT_NE(tip.find(fmt_line("moving.c", "MOVING_A_LINE")), std::string::npos) << tip;
+  EXPECT_NE(tip.find(" samples"), std::string::npos) << tip;
+  // Clicking spin_b zooms: it spans the graph, spin_a is gone; Reset brings spin_a back.
+  const auto zb = widest(o["zoomed"], "spin_b");
+  ASSERT_FALSE(zb.is_null());
+  EXPECT_GT(zb["width"].get<double>(), 0.97 * width);
+  EXPECT_TRUE(widest(o["zoomed"], "spin_a").is_null());
+  EXPECT_NEAR(widest(o["reset"], "spin_a")["width"].get<double>(), a["width"].get<double>(), 1.0);
+  // Searching (case-insensitive) highlights spin_a only, and says how much it matched.
+  EXPECT_TRUE(widest(o["searched"], "spin_a")["match"].get<bool>());
+  EXPECT_FALSE(widest(o["searched"], "spin_b")["match"].get<bool>());
+  const std::string matched = o.value("matched", "");
+  ASSERT_TRUE(matched.starts_with("Matched: ")) << matched;
+  EXPECT_NEAR(std::stod(matched.substr(9)), 100 * a_share, 1.0) << matched;
+  EXPECT_FALSE(widest(o["cleared"], "spin_a")["match"].get<bool>()) << "Escape clears the search";
+  // Flame (root at the bottom) by default; the toggle turns it into an icicle.
+  EXPECT_GT(widest(o["frames"], "all")["top"], a["top"]);
+  EXPECT_LT(widest(o["icicle"], "all")["top"], widest(o["icicle"], "spin_a")["top"]);
+  // The table beside it: the hot line first.
+  ASSERT_FALSE(o["table"].empty());
+  EXPECT_EQ(o["table"][0][2], "spin_a") << o["table"].dump();
+  EXPECT_EQ(o["table"][0][3], fmt_line("moving.c", "MOVING_A_LINE")) << o["table"].dump();
+  struct stat shot_st {};
+  EXPECT_EQ(::stat(shot.c_str(), &shot_st), 0) << "the screenshot is kept at " << shot;
+  EXPECT_GT(shot_st.st_size, 10000);
+}
+
+TEST(Diff, DifferentialFlameGraphColoursWhatGrewAndShrank) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string base = dir.file("a.db"), page = dir.file("diff.html");
+  ASSERT_EQ(run({hotline_bin(), "record", "-q", "--heap", "off", "-o", base, "--", fixture("moving"), "a", "2"}).code, 0);
+  RunResult r = run({hotline_bin(), "diff", base, two_function_recording(), "--format", "flamegraph", "-o", page});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto o = use_in_browser(page, {"--hot", "spin_b", "--screenshot", dir.file("diff.png")});
+  ASSERT_TRUE(o.value("ready", false)) << o.dump();
+  EXPECT_TRUE(o["errors"].empty()) << o["errors"].dump();
+  // spin_b is new (all of its share grew): red; spin_a went from ~100% to ~2/3: blue.
+  const auto a = widest(o["frames"], "spin_a"), b = widest(o["frames"], "spin_b");
+  ASSERT_FALSE(a.is_null() || b.is_null()) << o["frames"].dump();
+  EXPECT_GT(b["delta"].get<double>(), 15.0);
+  EXPECT_LT(a["delta"].get<double>(), -15.0);
+  auto rgb = [](const std::string& css) {
+    int r = 0, g = 0, bl = 0;
+    std::sscanf(css.c_str(), "rgb(%d, %d, %d)", &r, &g, &bl);
+    return std::array<int, 3>{r, g, bl};
+  };
+  const auto red = rgb(b["background"]), blue = rgb(a["background"]);
+  EXPECT_GT(red[0], red[2] + 100) << b["background"];
+  EXPECT_GT(blue[2], blue[0] + 100) << a["background"];
+  const std::string tip = o.value("tooltip", "");
+  EXPECT_NE(tip.find("base 0.00%"), std::string::npos) << tip;
+  // The table: largest share changes first (spin_b's gain and spin_a's loss, ~1/3 each).
+  EXPECT_EQ(o["tableHead"][0], "Δ points");
+  ASSERT_GE(o["table"].size(), 2u);
+  const std::set<std::string> first_two = {o["table"][0][3], o["table"][1][3]};
+  EXPECT_EQ(first_two, (std::set<std::string>{"spin_a", "spin_b"})) << o["table"].dump();
+  // Diff-page options are refused for the table, with the way to use them.
+  RunResult table = run({hotline_bin(), "diff", base, two_function_recording(), "-o", page});
+  EXPECT_EQ(table.code, 2);
+  EXPECT_NE(table.err.find("--format flamegraph"), std::string::npos) << table.err;
 }
 
 TEST(Export, RefusalsExplainThemselves) {

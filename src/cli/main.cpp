@@ -21,6 +21,7 @@
 #include "store/query.h"
 #include "store/reader.h"
 #include "target/proc.h"
+#include "tui/tui.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -127,6 +128,8 @@ int run(int argc, char** argv) {
       "  hotline record --pid 1234 --duration 30s\n"
       "  hotline record -- ./server --port 8080\n"
       "  hotline top cpu hotline.server.251123101500.db --since 10s\n"
+      "  hotline view rec.db            # the terminal UI on a recording\n"
+      "  hotline export rec.db -o rec.html   # interactive flame graph\n"
       "  hotline query rec.db \"SELECT key, value FROM meta\"\n"
       "  hotline doctor                 # what this host allows, and how to fix what it does not\n"
       "'hotline --pid N' is short for 'hotline record --pid N'.\n"
@@ -153,7 +156,10 @@ int run(int argc, char** argv) {
   rec->add_option("--output,-o", ro.output, "Recording file (default: hotline.COMM.YYMMDDhhmmss.db in "
                                            "$HOTLINE_OUTPUT_DIR or the current directory)");
   rec->add_flag("--force,-f", ro.force, "Replace the output file if it exists");
-  rec->add_flag("--quiet,-q", ro.quiet, "Print nothing but warnings and errors");
+  bool no_view = false;
+  rec->add_flag("--quiet,-q", ro.quiet, "Record only: no live view, nothing printed but warnings and errors");
+  rec->add_flag("--no-view", no_view, "Print progress lines instead of the live view (which is shown when standard "
+                                      "input and output are a terminal)");
   rec->add_flag("--verbose,-v", ro.verbose, "Print details about the collectors");
   rec->add_flag("--require-debuginfo", ro.require_debuginfo,
                 "Fail (exit 5) if the main executable has no DWARF debug info");
@@ -269,6 +275,12 @@ int run(int argc, char** argv) {
   diff->add_option("--since", esince, "flamegraph: only the last D of each recording");
   diff->add_option("--until", euntil, "flamegraph: only the first D of each recording");
 
+  // view
+  std::string vfile;
+  auto* view = app.add_subcommand("view", "Browse a recording in the terminal UI (CPU and heap lines, trends, source, "
+                                          "a time slider)");
+  view->add_option("file", vfile, "Recording file")->required();
+
   // query
   std::string qfile, sql;
   bool qjson = false, qcsv = false;
@@ -313,6 +325,7 @@ int run(int argc, char** argv) {
       if (ro.duration->count() <= 0) throw Error(ExitCode::invalid_args, "--duration must be positive");
     }
     if (const char* dir = std::getenv("HOTLINE_OUTPUT_DIR")) ro.output_dir = dir;
+    ro.live_view = !ro.quiet && !no_view && live_view_possible();
     return run_record(ro);
   }
   if (top_cpu->parsed()) {
@@ -386,6 +399,10 @@ int run(int argc, char** argv) {
     }
     const DiffReport report = diff_recordings(base, next, options);
     write_stdout(djson_out ? render_diff_json(report) : dcsv ? render_diff_csv(report) : render_diff_text(report, options.by));
+    return 0;
+  }
+  if (view->parsed()) {
+    run_view(vfile);
     return 0;
   }
   if (query->parsed()) {

@@ -26,6 +26,7 @@
 #include "symbolize/symbolizer.h"
 #include "target/launch.h"
 #include "target/proc.h"
+#include "tui/tui.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -43,6 +44,7 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 std::atomic<int> g_stop_signal{0};
+constexpr int kStopFromView = -1;  // q in the live view
 std::atomic<pid_t> g_launched_pid{0};
 
 void on_stop_signal(int sig) { g_stop_signal.store(sig); }
@@ -190,6 +192,8 @@ class Session {
   std::multimap<Clock::time_point, pid_t> rereads_;  // address space re-reads after exec
   std::set<std::string> main_executables_;
   std::string output_;
+  std::string command_log_;  // live view: where the launched command's output goes
+  UniqueFd command_log_fd_;
   std::string comm_;
   std::uint64_t samples_written_ = 0;
   std::int64_t checkpoints_ = 0;
@@ -549,6 +553,13 @@ int Session::run() {
       extras.environment = sampler_->environment(env);
       writer_->set_meta("heap_sample_bytes", std::to_string(options_.heap_sample_bytes));
     }
+    if (options_.live_view) {
+      // The terminal belongs to the view: the command writes to OUTPUT.log instead.
+      command_log_ = output_.ends_with(".db") ? output_.substr(0, output_.size() - 3) + ".log" : output_ + ".log";
+      command_log_fd_ = create_private_file(command_log_, options_.force);
+      extras.output_fd = command_log_fd_.get();
+      writer_->set_meta("command_output", command_log_);
+    }
     command_ = std::make_unique<LaunchedCommand>(options_.command, extras);
     g_launched_pid.store(command_->pid());
     if (sampler_) sampler_->started();
@@ -640,13 +651,19 @@ int Session::run() {
                                        : std::string("; Ctrl-C to stop")));
   }
 
+  std::unique_ptr<LiveView> view;
+  if (options_.live_view) {
+    view = std::make_unique<LiveView>(output_, [] { g_stop_signal.store(kStopFromView); });
+  }
+
   auto next_checkpoint = start_ + options_.interval;
   std::optional<int> command_status;
   std::string note;
   auto handler = [this](const ProcEvent& e) { on_event(e); };
   while (true) {
     if (int sig = g_stop_signal.load()) {
-      note = fmt::format(", stopped by {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      note = sig == kStopFromView ? ", stopped from the live view"
+                                  : fmt::format(", stopped by {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
     }
     auto now = Clock::now();
@@ -682,6 +699,11 @@ int Session::run() {
       next_checkpoint += options_.interval;
       if (next_checkpoint < now) next_checkpoint = now + options_.interval;
     }
+  }
+  if (view) {
+    view->stop();  // the terminal is restored; held messages are printed
+    view.reset();
+    if (!command_log_.empty()) info(fmt::format("the command's output is in {}", command_log_));
   }
   // Events already queued (exits, last forks) before the final drain.
   collector_->poll_events(0, handler);

@@ -26,6 +26,7 @@ struct RecordOptions {
   double max_overhead_pct = 5.0;     // heap exact mode: detach above this projected slowdown
   bool force = false;
   bool quiet = false;
+  bool live_view = false;  // the terminal UI while recording (stdout and stdin are a terminal)
   bool verbose = false;
   bool require_debuginfo = false;
 };

@@ -16,14 +16,6 @@
 namespace hotline {
 namespace {
 
-std::string human_bytes(std::int64_t b) {
-  const double v = static_cast<double>(b < 0 ? -b : b);
-  const char* sign = b < 0 ? "-" : "";
-  if (v >= 1024.0 * 1024 * 1024) return fmt::format("{}{:.2f} GiB", sign, v / (1024.0 * 1024 * 1024));
-  if (v >= 1024.0 * 1024) return fmt::format("{}{:.1f} MiB", sign, v / (1024.0 * 1024));
-  if (v >= 1024.0) return fmt::format("{}{:.1f} KiB", sign, v / 1024.0);
-  return fmt::format("{}{} B", sign, b);
-}
 
 const char* metric_name(HeapMetric m) {
   switch (m) {
@@ -55,6 +47,15 @@ bool allocator_frame(const FrameInfo& f) {
     return true;
   }
   return f.file.find("/c++/") != std::string::npos || f.file.find("/bits/") != std::string::npos;
+}
+
+std::string human_bytes(std::int64_t b) {
+  const double v = static_cast<double>(b < 0 ? -b : b);
+  const char* sign = b < 0 ? "-" : "";
+  if (v >= 1024.0 * 1024 * 1024) return fmt::format("{}{:.2f} GiB", sign, v / (1024.0 * 1024 * 1024));
+  if (v >= 1024.0 * 1024) return fmt::format("{}{:.1f} MiB", sign, v / (1024.0 * 1024));
+  if (v >= 1024.0) return fmt::format("{}{:.1f} KiB", sign, v / 1024.0);
+  return fmt::format("{}{} B", sign, b);
 }
 
 HeapMetric parse_heap_metric(const std::string& name) {

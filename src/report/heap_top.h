@@ -52,6 +52,9 @@ struct HeapTopReport {
 // an allocation is attributed to the first frame (from the leaf) outside them.
 bool allocator_frame(const FrameInfo& f);
 
+// "64.0 MiB", "1.50 GiB", "512 B" (negative values keep their sign).
+std::string human_bytes(std::int64_t bytes);
+
 HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& options);
 HeapMetric parse_heap_metric(const std::string& name);
 

@@ -91,6 +91,12 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const Lau
     if (n != 1) ::_exit(127);
     ::prctl(PR_SET_PDEATHSIG, 0);
     for (int fd : extras.inherit_fds) ::fcntl(fd, F_SETFD, 0);
+    if (extras.output_fd >= 0) {
+      const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null >= 0) ::dup2(null, STDIN_FILENO);
+      ::dup2(extras.output_fd, STDOUT_FILENO);
+      ::dup2(extras.output_fd, STDERR_FILENO);
+    }
     if (extras.environment) {
       ::execve(path_.c_str(), args.data(), envp.data());
     } else {

@@ -20,6 +20,7 @@ std::string resolve_command(const std::string& name);
 struct LaunchExtras {
   std::vector<int> inherit_fds;                         // kept open across exec
   std::optional<std::vector<std::string>> environment;  // NAME=value; default: hotline's
+  int output_fd = -1;  // >= 0: the command's stdout and stderr (stdin from /dev/null): the terminal is the view's
 };
 
 class LaunchedCommand {

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <vector>
 
 namespace hotline {
 
@@ -18,9 +20,44 @@ bool color_enabled(int fd) {
   return ::isatty(fd) == 1;
 }
 
-void info(const std::string& message) { (void)std::fprintf(stderr, "hotline: %s\n", message.c_str()); }
+namespace {
+
+std::mutex held_mutex;
+bool holding = false;
+std::vector<std::string> held;
+
+// True when the message was kept for later.
+bool keep(const std::string& line) {
+  std::lock_guard lock(held_mutex);
+  if (!holding) return false;
+  held.push_back(line);
+  return true;
+}
+
+}  // namespace
+
+void hold_messages(bool hold) {
+  std::vector<std::string> out;
+  {
+    std::lock_guard lock(held_mutex);
+    holding = hold;
+    if (!hold) out.swap(held);
+  }
+  for (const auto& line : out) (void)std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+std::string last_held_message() {
+  std::lock_guard lock(held_mutex);
+  return held.empty() ? "" : held.back().substr(held.back().find(' ') + 1);
+}
+
+void info(const std::string& message) {
+  if (keep("hotline: " + message)) return;
+  (void)std::fprintf(stderr, "hotline: %s\n", message.c_str());
+}
 
 void warn(const std::string& message) {
+  if (keep("hotline: warning: " + message)) return;
   if (color_enabled(STDERR_FILENO)) {
     (void)std::fprintf(stderr, "hotline: \033[33mwarning:\033[0m %s\n", message.c_str());
   } else {
@@ -29,6 +66,7 @@ void warn(const std::string& message) {
 }
 
 void error_message(const std::string& message, const std::string& remedy) {
+  if (keep("hotline: error: " + message + (remedy.empty() ? "" : "\nhotline: hint: " + remedy))) return;
   bool color = color_enabled(STDERR_FILENO);
   (void)std::fprintf(stderr, "hotline: %serror:%s %s\n", color ? "\033[31m" : "", color ? "\033[0m" : "", message.c_str());
   if (!remedy.empty()) (void)std::fprintf(stderr, "hotline: hint: %s\n", remedy.c_str());

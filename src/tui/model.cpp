@@ -1,0 +1,199 @@
+#include "tui/model.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace hotline {
+namespace {
+
+std::string line_key(const std::string& function, const std::string& file, int line) {
+  return fmt::format("{}\x1f{}\x1f{}", function, file, line);
+}
+
+// Leaf stack node -> the frame a sample's value belongs to: the leaf itself (CPU), or the
+// first frame outside the allocator (heap).
+class Sites {
+ public:
+  explicit Sites(const RecordingReader& reader) : stacks_(reader.stacks()), frames_(reader.frames()) {}
+
+  const FrameInfo* leaf(std::int64_t node) const {
+    auto s = stacks_.find(node);
+    if (s == stacks_.end()) return nullptr;
+    auto f = frames_.find(s->second.frame_id);
+    return f == frames_.end() ? nullptr : &f->second;
+  }
+
+  const FrameInfo* allocating(std::int64_t node) const {
+    const FrameInfo* first = nullptr;
+    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
+      auto s = stacks_.find(node);
+      if (s == stacks_.end()) break;
+      auto f = frames_.find(s->second.frame_id);
+      if (f != frames_.end()) {
+        if (first == nullptr) first = &f->second;
+        if (!allocator_frame(f->second)) return &f->second;
+      }
+      node = s->second.parent;
+    }
+    return first;
+  }
+
+  const std::unordered_map<std::int64_t, StackNode>& stacks() const { return stacks_; }
+  const std::unordered_map<std::int64_t, FrameInfo>& frames() const { return frames_; }
+
+ private:
+  std::unordered_map<std::int64_t, StackNode> stacks_;
+  std::unordered_map<std::int64_t, FrameInfo> frames_;
+};
+
+}  // namespace
+
+ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
+  ViewData v;
+  v.process = reader.meta_or("process_name", "?");
+  v.pids = reader.meta_or("pids", "?");
+  v.output = reader.path();
+  v.heap_mode = reader.meta_or("heap_mode", "off");
+  v.frequency_hz = static_cast<int>(reader.meta_int("cpu_frequency_hz"));
+  v.finished = !reader.meta_or("end_time").empty();
+  v.has_heap = reader.has_heap_table() && v.heap_mode != "off";
+  v.heap_sampled = v.heap_mode == "sampled";
+  v.lost = static_cast<std::uint64_t>(reader.meta_int("lost_user_stacks") + reader.meta_int("lost_kernel_stacks") +
+                                      reader.meta_int("dropped_samples"));
+  const auto checkpoints = reader.checkpoints();
+  v.checkpoints = checkpoints.size();
+  if (checkpoints.empty()) return v;
+  v.recorded_ms = checkpoints.back().ms;
+
+  TimeWindow window;
+  const std::int64_t end_ms = query.end ? std::min<std::int64_t>(query.end->count(), v.recorded_ms) : v.recorded_ms;
+  std::int64_t start_ms = 0;
+  if (query.last) start_ms = std::max<std::int64_t>(0, end_ms - query.last->count());
+  if (query.end || query.last) {
+    window.range = {std::chrono::milliseconds(start_ms), std::chrono::milliseconds(std::max(end_ms, start_ms + 1))};
+  }
+  // The checkpoints of the trend: the last ones up to the window's end.
+  std::vector<std::int64_t> trend_ids;
+  for (const auto& c : checkpoints) {
+    if (c.ms <= end_ms || trend_ids.empty()) trend_ids.push_back(c.id);
+  }
+  if (trend_ids.size() > query.trend_points) trend_ids.erase(trend_ids.begin(), trend_ids.end() - static_cast<std::ptrdiff_t>(query.trend_points));
+
+  TopOptions top;
+  top.top = std::numeric_limits<std::size_t>::max();
+  top.window = window;
+  top.filter = query.filter;
+  const TopReport cpu = cpu_top(reader, top);
+  v.window_start_ms = cpu.window_start_ms;
+  v.window_end_ms = cpu.window_end_ms;
+  v.samples = cpu.total_samples;
+
+  const Sites sites(reader);
+  std::unordered_map<std::string, std::size_t> cpu_index;
+  for (const TopEntry& e : cpu.entries) {
+    cpu_index[line_key(e.function, e.file, e.line)] = v.cpu.size();
+    ViewLine l;
+    l.function = e.function;
+    l.file = e.file;
+    l.line = e.line;
+    l.self_pct = e.self_pct;
+    l.total_pct = e.total_pct;
+    l.self_samples = e.self_samples;
+    l.trend.assign(trend_ids.size(), 0);
+    v.cpu.push_back(std::move(l));
+  }
+  for (std::size_t i = 0; i < trend_ids.size(); ++i) {
+    for (const auto& [leaf, count] : reader.cpu_counts({trend_ids[i]})) {
+      const FrameInfo* f = sites.leaf(leaf);
+      if (f == nullptr) continue;
+      auto it = cpu_index.find(line_key(f->function, f->file, f->line));
+      if (it != cpu_index.end()) v.cpu[it->second].trend[i] += static_cast<double>(count);
+    }
+  }
+  auto by_name = [](const ViewLine& a, const ViewLine& b) {
+    if (a.function != b.function) return a.function < b.function;
+    return a.line < b.line;
+  };
+  switch (query.cpu_sort) {
+    case CpuSort::self: break;  // cpu_top's order
+    case CpuSort::total:
+      std::stable_sort(v.cpu.begin(), v.cpu.end(), [](const ViewLine& a, const ViewLine& b) { return a.total_pct > b.total_pct; });
+      break;
+    case CpuSort::name: std::stable_sort(v.cpu.begin(), v.cpu.end(), by_name); break;
+  }
+
+  if (!v.has_heap) return v;
+  HeapTopOptions h;
+  h.common = top;
+  h.metric = HeapMetric::live;
+  const HeapTopReport heap = heap_top(reader, h);
+  v.live_bytes = heap.live_bytes;
+  v.peak_bytes = heap.peak_bytes;
+  std::unordered_map<std::string, std::size_t> heap_index;
+  for (const HeapTopEntry& e : heap.entries) {
+    heap_index[line_key(e.function, e.file, e.line)] = v.heap.size();
+    ViewLine l;
+    l.function = e.function;
+    l.file = e.file;
+    l.line = e.line;
+    l.live_bytes = e.live_bytes;
+    l.alloc_bytes = e.alloc_bytes;
+    l.trend.assign(trend_ids.size(), 0);
+    v.heap.push_back(std::move(l));
+  }
+  for (std::size_t i = 0; i < trend_ids.size(); ++i) {
+    for (const auto& [leaf, counts] : reader.heap_counts({trend_ids[i]})) {
+      const FrameInfo* f = sites.allocating(leaf);
+      if (f == nullptr) continue;
+      auto it = heap_index.find(line_key(f->function, f->file, f->line));
+      if (it != heap_index.end()) v.heap[it->second].trend[i] += static_cast<double>(counts.alloc_bytes);
+    }
+  }
+  switch (query.heap_sort) {
+    case HeapSort::live: break;  // heap_top's order
+    case HeapSort::alloc:
+      std::stable_sort(v.heap.begin(), v.heap.end(), [](const ViewLine& a, const ViewLine& b) { return a.alloc_bytes > b.alloc_bytes; });
+      break;
+    case HeapSort::name: std::stable_sort(v.heap.begin(), v.heap.end(), by_name); break;
+  }
+  return v;
+}
+
+std::vector<StackThrough> stacks_through(const RecordingReader& reader, const std::string& file, int line,
+                                         std::size_t limit) {
+  const Sites sites(reader);
+  const auto checkpoints = reader.checkpoints();
+  std::vector<std::int64_t> ids;
+  for (const auto& c : checkpoints) ids.push_back(c.id);
+  std::map<std::vector<std::string>, std::uint64_t> merged;
+  for (const auto& [leaf, count] : reader.cpu_counts(ids)) {
+    // Stacks with a frame on FILE:LINE, from the root to that frame.
+    std::vector<std::string> path;
+    bool through = false;
+    std::int64_t node = leaf;
+    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
+      auto s = sites.stacks().find(node);
+      if (s == sites.stacks().end()) break;
+      auto f = sites.frames().find(s->second.frame_id);
+      if (f != sites.frames().end()) {
+        if (!through && f->second.file == file && f->second.line == line) through = true;
+        if (through) path.push_back(f->second.function.empty() ? "[unknown]" : f->second.function);
+      }
+      node = s->second.parent;
+    }
+    if (!through) continue;
+    std::reverse(path.begin(), path.end());
+    merged[path] += count;
+  }
+  std::vector<StackThrough> out;
+  for (auto& [frames, samples] : merged) out.push_back({frames, samples});
+  std::sort(out.begin(), out.end(), [](const StackThrough& a, const StackThrough& b) { return a.samples > b.samples; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+}  // namespace hotline

@@ -1,0 +1,64 @@
+#pragma once
+// What the terminal UI shows, read from a recording (live, while it is written, through the
+// UI's own read-only connection, or finished): the header facts, the hottest CPU lines and
+// the heap lines, each with its trend over the last checkpoints, and the footer totals.
+// Kept apart from the drawing so it can be tested and reused.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/heap_top.h"
+#include "report/top.h"
+#include "store/reader.h"
+
+namespace hotline {
+
+enum class CpuSort { self, total, name };
+enum class HeapSort { live, alloc, name };
+
+struct ViewQuery {
+  std::string filter;                                   // case-insensitive, function or file
+  std::optional<std::chrono::milliseconds> last;        // only the last D (of the range's end)
+  std::optional<std::chrono::milliseconds> end;         // `hotline view`: the slider; none = the end
+  CpuSort cpu_sort = CpuSort::self;
+  HeapSort heap_sort = HeapSort::live;
+  std::size_t trend_points = 8;                         // checkpoints per sparkline
+};
+
+struct ViewLine {
+  std::string function, file;
+  int line = 0;
+  double self_pct = 0, total_pct = 0;       // CPU
+  std::uint64_t self_samples = 0;
+  std::int64_t live_bytes = 0, alloc_bytes = 0;  // heap
+  std::vector<double> trend;                // oldest first: self samples or allocated bytes per checkpoint
+};
+
+struct ViewData {
+  std::string process, pids, output, heap_mode;
+  int frequency_hz = 0;
+  std::int64_t recorded_ms = 0;       // the last checkpoint's end
+  std::int64_t window_start_ms = 0, window_end_ms = 0;
+  std::size_t checkpoints = 0;
+  std::uint64_t samples = 0, lost = 0;  // in the window / whole recording
+  std::int64_t live_bytes = 0, peak_bytes = 0;
+  bool has_heap = false, heap_sampled = false;
+  bool finished = false;              // the recording has its end_time
+  std::vector<ViewLine> cpu, heap;
+};
+
+// Throws Error for an unreadable recording; an empty recording (no checkpoint yet) gives
+// empty lists.
+ViewData load_view(const RecordingReader& reader, const ViewQuery& query);
+
+// The call stacks (root first, function names) whose leaf is FILE:LINE, heaviest first.
+struct StackThrough {
+  std::vector<std::string> frames;
+  std::uint64_t samples = 0;
+};
+std::vector<StackThrough> stacks_through(const RecordingReader& reader, const std::string& file, int line,
+                                         std::size_t limit);
+
+}  // namespace hotline

@@ -463,7 +463,7 @@ void Session::final_report(const CpuStats& st, const std::string& status_note) {
   if (!options_.quiet) {
     info(fmt::format("recorded {} samples in {} checkpoints, {}{}: {}", samples_written_, checkpoints_,
                      format_duration(milliseconds(now_ms())), status_note, output_));
-    info(fmt::format("next: hotline top cpu {}", output_));
+    info(fmt::format("next: hotline top cpu {0}  (or: hotline view {0}; hotline export {0} -o profile.html)", output_));
   }
 }
 

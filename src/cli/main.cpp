@@ -115,7 +115,7 @@ void write_export(const std::string& bytes, std::string out, bool force, const s
   UniqueFd fd = create_private_file(out, force);
   write_all(fd.get(), bytes, out);
   if (named_for_terminal || ::isatty(STDERR_FILENO)) {
-    std::fprintf(stderr, "hotline: wrote %s (%zu bytes)\n", out.c_str(), bytes.size());
+    (void)std::fprintf(stderr, "hotline: wrote %s (%zu bytes)\n", out.c_str(), bytes.size());
   }
 }
 

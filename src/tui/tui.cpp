@@ -439,8 +439,7 @@ class Ui {
         }
         break;
       case '\n': case '\r': case KEY_ENTER: open_source(); break;
-      case KEY_RESIZE: break;
-      default: break;
+      default: break;  // KEY_RESIZE included: the next draw uses the new size
     }
     if (dirty_) reload();
     return true;
@@ -475,7 +474,7 @@ class Ui {
 class Screen {
  public:
   explicit Screen(Ui& ui) {
-    std::setlocale(LC_ALL, "");
+    (void)std::setlocale(LC_ALL, "");
     ui.unicode_ = std::string(nl_langinfo(CODESET)) == "UTF-8";
     initscr();
     cbreak();

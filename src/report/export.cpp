@@ -14,6 +14,7 @@
 #include "profile.pb.h"
 #include "report/heap_top.h"
 #include "report/table.h"
+#include "symbolize/elf_functions.h"
 #include "util/error.h"
 
 #ifndef HOTLINE_VERSION
@@ -584,7 +585,8 @@ class Exporter {
       }
     }
     // Mappings: the modules code ran in. Addresses are ELF virtual addresses of each file,
-    // so each mapping covers the span of the addresses seen in it.
+    // so a mapping covers the file's executable segments when the file is still readable
+    // and contains every address seen; else the span of the addresses seen.
     // The main executable first: pprof names the profile after its first mapping.
     std::vector<std::int64_t> order;
     const std::string exe = reader_.meta_or("exe");
@@ -599,6 +601,13 @@ class Exporter {
       m->set_id(static_cast<std::uint64_t>(id));
       m->set_memory_start(range.first);
       m->set_memory_limit(range.second + 1);
+      if (auto it = modules.find(id); it != modules.end() && it->second.path.starts_with("/")) {
+        if (auto code = code_range(it->second.path); code && code->start <= range.first && range.second < code->limit) {
+          m->set_memory_start(code->start);
+          m->set_memory_limit(code->limit);
+          m->set_file_offset(code->file_offset);
+        }
+      }
       if (auto it = modules.find(id); it != modules.end()) {
         m->set_filename(str(it->second.path));
         m->set_build_id(str(it->second.build_id));

@@ -3,6 +3,7 @@
 // offsets of their entry points, for placing uprobes. The file is untrusted: every count
 // and offset is checked against the file's size.
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,5 +20,12 @@ struct ElfFunction {
 // empty when the file is not a readable ELF. IFUNC resolvers are skipped: probing them would
 // not probe the function.
 std::vector<ElfFunction> find_functions(const std::string& path, const std::set<std::string>& names);
+
+// The span of an ELF file's executable PT_LOAD segments, in its virtual addresses, and the
+// file offset of its start: what a pprof Mapping of the file's code covers.
+struct ElfCodeRange {
+  std::uint64_t start = 0, limit = 0, file_offset = 0;
+};
+std::optional<ElfCodeRange> code_range(const std::string& path);
 
 }  // namespace hotline

@@ -133,6 +133,32 @@ TEST(Export, PprofDecodesWithThePprofFormatPackage) {
   const std::string leaf = j["heaviest_leaf"];
   EXPECT_NE(leaf.find("mix"), std::string::npos) << leaf;
   EXPECT_NE(leaf.find(hot_location()), std::string::npos) << leaf;
+  // The executable's mapping covers its code segment (readelf's R E LOAD), not just the
+  // addresses seen, and holds every location that refers to it.
+  ASSERT_FALSE(j["mapping_ranges"].empty()) << d.out;
+  const auto& main = j["mapping_ranges"][0];
+  std::uint64_t vaddr = 0, memsz = 0, offset = 0;
+  std::istringstream segments(run({"/usr/bin/readelf", "-lW", fixture("single")}).out);
+  for (std::string line; std::getline(segments, line);) {
+    std::istringstream f(line);
+    std::string type, off, va, pa, filesz, msz, flags;
+    if (f >> type >> off >> va >> pa >> filesz >> msz && type == "LOAD" && line.find(" R E ") != std::string::npos) {
+      offset = std::stoull(off, nullptr, 16);
+      vaddr = std::stoull(va, nullptr, 16);
+      memsz = std::stoull(msz, nullptr, 16);
+    }
+  }
+  ASSERT_GT(memsz, 0u);
+  auto u64 = [](const nlohmann::json& v) { return std::stoull(v.get<std::string>()); };
+  EXPECT_EQ(u64(main["start"]), vaddr) << main.dump();
+  EXPECT_EQ(u64(main["limit"]), vaddr + memsz) << main.dump();
+  EXPECT_EQ(u64(main["offset"]), offset) << main.dump();
+  for (const auto& m : j["mapping_ranges"]) {
+    for (const auto& a : m["addresses"]) {
+      EXPECT_GE(u64(a), u64(m["start"])) << m.dump();
+      EXPECT_LT(u64(a), u64(m["limit"])) << m.dump();
+    }
+  }
 }
 
 TEST(Export, HeapPprofCarriesGosFourSampleTypes) {

@@ -1,6 +1,6 @@
 // Decodes a pprof profile (gzipped or not) with the pprof-format package and prints a JSON
-// summary: sample types, sample count, value totals, and the leaf function:line of the
-// heaviest sample by the first value.
+// summary: sample types, sample count, value totals, mappings (file, range, the addresses
+// of their locations), and the leaf function:line of the heaviest sample by the first value.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
@@ -23,5 +23,10 @@ console.log(JSON.stringify({
   samples: p.sample.length,
   totals,
   mappings: p.mapping.map((m) => str(m.filename)),
+  mapping_ranges: p.mapping.map((m) => ({
+    // As decimal strings: kernel addresses do not fit a double.
+    start: String(m.memoryStart), limit: String(m.memoryLimit), offset: String(m.fileOffset),
+    addresses: p.location.filter((l) => l.mappingId === m.id).map((l) => String(l.address)),
+  })),
   heaviest_leaf: fn ? `${str(fn.name)} ${str(fn.filename)}:${Number(line.line)}` : null,
 }));

@@ -144,6 +144,8 @@ struct FlameTree {
     std::string label, where;
     std::int64_t value = 0, base = 0;
     std::map<std::string, std::size_t> children;  // label -> node index (sorted: stable layout)
+    std::string file;                              // its source file's name ("" when unknown or several)
+    std::map<int, std::int64_t> line_values;       // value (base + new) per line of that file
   };
   struct Line {
     std::string function, where;
@@ -356,16 +358,18 @@ class Exporter {
           it = tree.nodes[at].children.emplace(label, tree.nodes.size()).first;
           FlameTree::Node n;
           n.label = label;
-          n.where = short_where(f);
+          n.file = f.file.empty() ? "" : f.file.substr(f.file.rfind('/') + 1);
           tree.nodes.push_back(std::move(n));
         }
         at = it->second;
-        (base ? tree.nodes[at].base : tree.nodes[at].value) += v;
-        // One frame label over several lines (no --lines): the file alone, or nothing.
-        std::string& where = tree.nodes[at].where;
-        if (!where.empty() && where != short_where(f)) {
-          const std::string file = f.file.substr(f.file.rfind('/') + 1);
-          where = where.starts_with(file + ":") || where == file ? file : "";
+        FlameTree::Node& n = tree.nodes[at];
+        (base ? n.base : n.value) += v;
+        // One frame label over several lines (no --lines): its hottest line is named, with
+        // how many others there are; over several files (same name), none.
+        if (!n.file.empty() && n.file == f.file.substr(f.file.rfind('/') + 1)) {
+          n.line_values[f.line] += v;
+        } else {
+          n.file.clear();
         }
       }
       // The line this sample's value belongs to.
@@ -384,6 +388,19 @@ class Exporter {
       line.function = function;
       line.where = where;
       (base ? line.base : line.value) += v;
+    }
+  }
+
+  // Every node's `where` from its lines: "file.c:LINE", or "file.c:LINE (+N lines)".
+  static void name_lines(FlameTree& tree) {
+    for (FlameTree::Node& n : tree.nodes) {
+      if (n.file.empty() || n.line_values.empty()) continue;
+      const auto hottest = std::max_element(n.line_values.begin(), n.line_values.end(),
+                                            [](const auto& a, const auto& b) { return a.second < b.second; });
+      n.where = fmt::format("{}:{}", n.file, hottest->first);
+      if (n.line_values.size() > 1) {
+        n.where += fmt::format(" (+{} line{})", n.line_values.size() - 1, n.line_values.size() > 2 ? "s" : "");
+      }
     }
   }
 
@@ -413,6 +430,7 @@ class Exporter {
   std::string flamegraph(const Selection& sel) {
     FlameTree tree;
     fill(tree, sel, false);
+    name_lines(tree);
     return flamegraph_html(tree, title(), summary(sel, tree.nodes[0].value), unit(), false);
   }
 
@@ -420,6 +438,7 @@ class Exporter {
   std::string svg(const Selection& sel) {
     FlameTree tree;
     fill(tree, sel, false);
+    name_lines(tree);
     const auto& nodes = tree.nodes;
     const double width = 1200, margin = 10, row = 17, top = 40;
     const std::string unit = this->unit();
@@ -652,6 +671,7 @@ std::string export_diff_flamegraph(const RecordingReader& base, const RecordingR
   FlameTree tree;
   from.fill(tree, base_sel, true);
   to.fill(tree, new_sel, false);
+  Exporter::name_lines(tree);
   const std::string title = fmt::format("{} → {} · {} diff · hotline", base.meta_or("process_name", "base"),
                                         next.meta_or("process_name", "new"), to.type_name());
   const std::string summary = fmt::format(

@@ -50,6 +50,27 @@ class Sites {
   std::unordered_map<std::int64_t, FrameInfo> frames_;
 };
 
+using LineIndex = std::unordered_map<std::string, std::size_t>;
+
+// A view line for a report entry (top cpu or top heap), indexed by its line for the trend.
+template <typename Entry>
+ViewLine& add_line(std::vector<ViewLine>& lines, LineIndex& index, const Entry& e, std::size_t points) {
+  index[line_key(e.function, e.file, e.line)] = lines.size();
+  ViewLine& l = lines.emplace_back();
+  l.function = e.function;
+  l.file = e.file;
+  l.line = e.line;
+  l.trend.assign(points, 0);
+  return l;
+}
+
+void add_to_trend(std::vector<ViewLine>& lines, const LineIndex& index, const FrameInfo* f, std::size_t point,
+                  double value) {
+  if (f == nullptr) return;
+  auto it = index.find(line_key(f->function, f->file, f->line));
+  if (it != index.end()) lines[it->second].trend[point] += value;
+}
+
 }  // namespace
 
 ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
@@ -93,25 +114,16 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
   v.samples = cpu.total_samples;
 
   const Sites sites(reader);
-  std::unordered_map<std::string, std::size_t> cpu_index;
+  LineIndex cpu_index;
   for (const TopEntry& e : cpu.entries) {
-    cpu_index[line_key(e.function, e.file, e.line)] = v.cpu.size();
-    ViewLine l;
-    l.function = e.function;
-    l.file = e.file;
-    l.line = e.line;
+    ViewLine& l = add_line(v.cpu, cpu_index, e, trend_ids.size());
     l.self_pct = e.self_pct;
     l.total_pct = e.total_pct;
     l.self_samples = e.self_samples;
-    l.trend.assign(trend_ids.size(), 0);
-    v.cpu.push_back(std::move(l));
   }
   for (std::size_t i = 0; i < trend_ids.size(); ++i) {
     for (const auto& [leaf, count] : reader.cpu_counts({trend_ids[i]})) {
-      const FrameInfo* f = sites.leaf(leaf);
-      if (f == nullptr) continue;
-      auto it = cpu_index.find(line_key(f->function, f->file, f->line));
-      if (it != cpu_index.end()) v.cpu[it->second].trend[i] += static_cast<double>(count);
+      add_to_trend(v.cpu, cpu_index, sites.leaf(leaf), i, static_cast<double>(count));
     }
   }
   auto by_name = [](const ViewLine& a, const ViewLine& b) {
@@ -133,24 +145,15 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
   const HeapTopReport heap = heap_top(reader, h);
   v.live_bytes = heap.live_bytes;
   v.peak_bytes = heap.peak_bytes;
-  std::unordered_map<std::string, std::size_t> heap_index;
+  LineIndex heap_index;
   for (const HeapTopEntry& e : heap.entries) {
-    heap_index[line_key(e.function, e.file, e.line)] = v.heap.size();
-    ViewLine l;
-    l.function = e.function;
-    l.file = e.file;
-    l.line = e.line;
+    ViewLine& l = add_line(v.heap, heap_index, e, trend_ids.size());
     l.live_bytes = e.live_bytes;
     l.alloc_bytes = e.alloc_bytes;
-    l.trend.assign(trend_ids.size(), 0);
-    v.heap.push_back(std::move(l));
   }
   for (std::size_t i = 0; i < trend_ids.size(); ++i) {
     for (const auto& [leaf, counts] : reader.heap_counts({trend_ids[i]})) {
-      const FrameInfo* f = sites.allocating(leaf);
-      if (f == nullptr) continue;
-      auto it = heap_index.find(line_key(f->function, f->file, f->line));
-      if (it != heap_index.end()) v.heap[it->second].trend[i] += static_cast<double>(counts.alloc_bytes);
+      add_to_trend(v.heap, heap_index, sites.allocating(leaf), i, static_cast<double>(counts.alloc_bytes));
     }
   }
   switch (query.heap_sort) {

@@ -137,12 +137,23 @@ const ElfSymbolizer::CuIndex& ElfSymbolizer::cu_index(const CuRange& unit, void*
   struct Walker {
     CuIndex& index;
     std::size_t budget = std::size_t{1} << 24;  // DIEs visited at most: bounded on malformed input
+    Dwarf_Off last_offset = 0;  // a pre-order walk meets DIEs at growing offsets in sound DWARF
+    bool stop = false;          // malformed (a DIE at or before the last one) or out of budget
 
     void walk(Dwarf_Die* parent_die, std::int32_t parent_entry, int depth) {
       Dwarf_Die child;
-      if (depth > 256 || dwarf_child(parent_die, &child) != 0) return;
+      if (stop || depth > 256 || dwarf_child(parent_die, &child) != 0) return;
       do {
-        if (budget-- == 0) return;
+        // Corrupted sibling links or abbreviations can loop over the same bytes forever:
+        // every DIE must lie after the previous one, and the walk ends for good (all
+        // levels) at the first that does not, or when the budget is spent.
+        const Dwarf_Off offset = dwarf_dieoffset(&child);
+        if (stop || budget == 0 || offset <= last_offset) {
+          stop = true;
+          return;
+        }
+        --budget;
+        last_offset = offset;
         const int tag = dwarf_tag(&child);
         switch (tag) {
           case DW_TAG_subprogram:

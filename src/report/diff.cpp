@@ -137,10 +137,7 @@ std::string render_diff_json(const DiffReport& r) {
       x["base_total_pct"] = e.base_total_pct;
       x["new_total_pct"] = e.new_total_pct;
     }
-    x["function"] = e.function;
-    x["file"] = e.file;
-    if (e.line > 0) x["line"] = e.line;
-    else x["line"] = nullptr;
+    put_site(x, e.function, e.file, e.line);
     j["entries"].push_back(std::move(x));
   }
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
@@ -149,9 +146,8 @@ std::string render_diff_json(const DiffReport& r) {
 std::string render_diff_csv(const DiffReport& r) {
   std::string out = "delta_pct,base_pct,new_pct,base_total_pct,new_total_pct,function,file,line\n";
   for (const auto& e : r.entries) {
-    out += fmt::format("{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{},{},{}\n", e.delta(), e.base_pct, e.new_pct,
-                       e.base_total_pct, e.new_total_pct, csv_escape(e.function), csv_escape(e.file),
-                       e.line > 0 ? std::to_string(e.line) : "");
+    out += fmt::format("{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{}\n", e.delta(), e.base_pct, e.new_pct, e.base_total_pct,
+                       e.new_total_pct, site_csv(e.function, e.file, e.line));
   }
   return out;
 }

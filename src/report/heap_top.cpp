@@ -272,10 +272,7 @@ std::string render_heap_json(const HeapTopReport& r) {
     x["free_bytes"] = e.free_bytes;
     x["peak_bytes"] = e.peak_bytes;
     x["pct"] = e.pct;
-    x["function"] = e.function;
-    x["file"] = e.file;
-    if (e.line > 0) x["line"] = e.line;
-    else x["line"] = nullptr;
+    put_site(x, e.function, e.file, e.line);
     j["entries"].push_back(std::move(x));
   }
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
@@ -284,9 +281,8 @@ std::string render_heap_json(const HeapTopReport& r) {
 std::string render_heap_csv(const HeapTopReport& r) {
   std::string out = "live_bytes,alloc_bytes,alloc_count,free_bytes,peak_bytes,pct,function,file,line\n";
   for (const auto& e : r.entries) {
-    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{}\n", e.live_bytes, e.alloc_bytes, e.alloc_count, e.free_bytes,
-                       e.peak_bytes, e.pct, csv_escape(e.function), csv_escape(e.file),
-                       e.line > 0 ? std::to_string(e.line) : "");
+    out += fmt::format("{},{},{},{},{},{:.3f},{}\n", e.live_bytes, e.alloc_bytes, e.alloc_count, e.free_bytes,
+                       e.peak_bytes, e.pct, site_csv(e.function, e.file, e.line));
   }
   return out;
 }

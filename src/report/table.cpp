@@ -58,4 +58,15 @@ std::string lower_ascii(std::string s) {
   return s;
 }
 
+void put_site(nlohmann::ordered_json& entry, const std::string& function, const std::string& file, int line) {
+  entry["function"] = function;
+  entry["file"] = file;
+  if (line > 0) entry["line"] = line;
+  else entry["line"] = nullptr;
+}
+
+std::string site_csv(const std::string& function, const std::string& file, int line) {
+  return csv_escape(function) + "," + csv_escape(file) + "," + (line > 0 ? std::to_string(line) : "");
+}
+
 }  // namespace hotline

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace hotline {
 
 struct TextTable {
@@ -13,6 +15,11 @@ struct TextTable {
 };
 
 std::string csv_escape(const std::string& field);
+
+// The site columns every report ends an entry with: function, file, line. JSON: "line" is
+// null when unknown; CSV: "function,file,line" escaped, the line empty when unknown.
+void put_site(nlohmann::ordered_json& entry, const std::string& function, const std::string& file, int line);
+std::string site_csv(const std::string& function, const std::string& file, int line);
 
 // ASCII lower case: the case-insensitive --filter of every report.
 std::string lower_ascii(std::string s);

@@ -205,10 +205,7 @@ std::string render_json(const TopReport& r) {
     x["total_pct"] = e.total_pct;
     x["samples"] = e.self_samples;
     x["total_samples"] = e.total_samples;
-    x["function"] = e.function;
-    x["file"] = e.file;
-    if (e.line > 0) x["line"] = e.line;
-    else x["line"] = nullptr;
+    put_site(x, e.function, e.file, e.line);
     j["entries"].push_back(std::move(x));
   }
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
@@ -217,8 +214,8 @@ std::string render_json(const TopReport& r) {
 std::string render_csv(const TopReport& r) {
   std::string out = "self_pct,total_pct,samples,total_samples,function,file,line\n";
   for (const auto& e : r.entries) {
-    out += fmt::format("{:.3f},{:.3f},{},{},{},{},{}\n", e.self_pct, e.total_pct, e.self_samples, e.total_samples,
-                       csv_escape(e.function), csv_escape(e.file), e.line > 0 ? std::to_string(e.line) : "");
+    out += fmt::format("{:.3f},{:.3f},{},{},{}\n", e.self_pct, e.total_pct, e.self_samples, e.total_samples,
+                       site_csv(e.function, e.file, e.line));
   }
   return out;
 }

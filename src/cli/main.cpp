@@ -26,6 +26,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #ifndef HOTLINE_VERSION
 #define HOTLINE_VERSION "0.0.0"
@@ -51,7 +52,7 @@ pid_t pick_process(const std::string& name) {
                 "check the name with ps -e, or give the pid with --pid");
   }
   if (matches.size() > 1) {
-    for (const auto& m : matches) write_stdout(fmt::format("PID {}: {}\n", m.pid, m.comm));
+    for (const auto& m : matches) write_text_stdout(fmt::format("PID {}: {}\n", m.pid, printable(m.comm)));
     throw Error(ExitCode::invalid_args,
                 fmt::format("{} processes match '{}'", matches.size(), name),
                 "choose one with --pid");
@@ -115,7 +116,7 @@ void write_export(const std::string& bytes, std::string out, bool force, const s
   UniqueFd fd = create_private_file(out, force);
   write_all(fd.get(), bytes, out);
   if (named_for_terminal || ::isatty(STDERR_FILENO)) {
-    (void)std::fprintf(stderr, "hotline: wrote %s (%zu bytes)\n", out.c_str(), bytes.size());
+    (void)std::fprintf(stderr, "hotline: wrote %s (%zu bytes)\n", printable(out).c_str(), bytes.size());
   }
 }
 
@@ -333,7 +334,7 @@ int run(int argc, char** argv) {
     RecordingReader reader(tf.file);
     auto report = cpu_top(reader, options);
     std::string out = tf.json ? render_json(report) : tf.csv ? render_csv(report) : render_text(report, options.by);
-    write_stdout(out);
+    write_text_stdout(out);
     return 0;
   }
   if (top_heap->parsed()) {
@@ -348,7 +349,7 @@ int run(int argc, char** argv) {
     std::string out = hf.json  ? render_heap_json(report)
                       : hf.csv ? render_heap_csv(report)
                                : render_heap_text(report, options.common.by);
-    write_stdout(out);
+    write_text_stdout(out);
     return 0;
   }
   if (doctor->parsed()) {
@@ -398,7 +399,7 @@ int run(int argc, char** argv) {
                   "add --format flamegraph, or leave them out for the table");
     }
     const DiffReport report = diff_recordings(base, next, options);
-    write_stdout(djson_out ? render_diff_json(report) : dcsv ? render_diff_csv(report) : render_diff_text(report, options.by));
+    write_text_stdout(djson_out ? render_diff_json(report) : dcsv ? render_diff_csv(report) : render_diff_text(report, options.by));
     return 0;
   }
   if (view->parsed()) {
@@ -409,7 +410,7 @@ int run(int argc, char** argv) {
     RecordingReader reader(qfile);
     auto result = run_readonly_query(reader.db(), sql);
     std::string out = qjson ? render_query_json(result) : qcsv ? render_query_csv(result) : render_query_text(result);
-    write_stdout(out);
+    write_text_stdout(out);
     return 0;
   }
   return 0;

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdarg>
@@ -24,6 +25,7 @@
 #include "hotline_abi.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/text.h"
 
 namespace hotline {
 namespace {
@@ -113,7 +115,14 @@ int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) 
   // libbpf's own diagnostics only with --verbose: hotline reports failures itself, with a
   // remedy, and libbpf's debug chatter would drown that.
   if (!g_libbpf_verbose || level == LIBBPF_DEBUG) return 0;
-  return std::vfprintf(stderr, format, args);
+  // Its messages name the target's files: made printable like every other message.
+  char buf[2048];
+  const int n = std::vsnprintf(buf, sizeof buf, format, args);
+  if (n < 0) return n;
+  std::string text(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  (void)std::fprintf(stderr, "%s\n", printable(text).c_str());
+  return n;
 }
 }  // namespace
 

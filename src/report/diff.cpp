@@ -10,6 +10,7 @@
 
 #include "report/heap_top.h"
 #include "report/table.h"
+#include "util/text.h"
 #include "util/error.h"
 
 namespace hotline {
@@ -97,8 +98,8 @@ DiffReport diff_recordings(const RecordingReader& base, const RecordingReader& n
 std::string render_diff_text(const DiffReport& r, GroupBy by) {
   const bool cpu = r.type == "cpu";
   const std::string unit = cpu ? "samples" : "bytes";
-  std::string out = fmt::format("{} diff · base {} ({} {}) → new {} ({} {})\n", r.type, r.base_file, r.base_total, unit,
-                                r.new_file, r.new_total, unit);
+  std::string out = fmt::format("{} diff · base {} ({} {}) → new {} ({} {})\n", r.type, printable(r.base_file),
+                                r.base_total, unit, printable(r.new_file), r.new_total, unit);
   if (r.entries.empty()) return out + "nothing to compare in these recordings\n";
   TextTable t;
   const std::string what = cpu ? "SELF" : "SHARE";
@@ -140,7 +141,7 @@ std::string render_diff_json(const DiffReport& r) {
     put_site(x, e.function, e.file, e.line);
     j["entries"].push_back(std::move(x));
   }
-  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return dump_json(j) + "\n";
 }
 
 std::string render_diff_csv(const DiffReport& r) {

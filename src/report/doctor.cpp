@@ -15,11 +15,10 @@ std::string render_doctor_text(const HostFacts& f, const std::vector<Check>& che
   TextTable t;
   t.headers = {"CHECK", "STATUS", "VALUE", "ENABLES"};
   for (const auto& c : checks) {
-    std::string status = to_string(c.status);
-    if (color && c.status != CheckStatus::ok) {
-      status = (c.status == CheckStatus::missing ? "\033[31m" : "\033[33m") + status + "\033[0m";
-    }
-    t.rows.push_back({c.name, status, c.value, c.enables});
+    const bool colored = color && c.status != CheckStatus::ok;
+    t.row_style.emplace_back(colored ? (c.status == CheckStatus::missing ? "\033[31m" : "\033[33m") : "",
+                             colored ? "\033[0m" : "");
+    t.rows.push_back({c.name, to_string(c.status), c.value, c.enables});
   }
   out += t.render();
   bool any = false;
@@ -47,7 +46,7 @@ std::string render_doctor_json(const HostFacts& f, const std::vector<Check>& che
                            {"enables", c.enables},
                            {"remedy", c.remedy}});
   }
-  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return dump_json(j) + "\n";
 }
 
 }  // namespace hotline

@@ -16,6 +16,7 @@
 #include "report/table.h"
 #include "symbolize/elf_functions.h"
 #include "util/error.h"
+#include "util/text.h"
 
 #ifndef HOTLINE_VERSION
 #define HOTLINE_VERSION "0.0.0"
@@ -163,7 +164,7 @@ std::string short_where(const FrameInfo& f) {
 
 // JSON placed inside a <script> element: no '<' may appear as such ("</script>", "<!--").
 std::string script_safe_json(const nlohmann::ordered_json& j) {
-  const std::string dumped = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  const std::string dumped = dump_json(j, -1);
   std::string out;
   out.reserve(dumped.size());
   for (char c : dumped) {
@@ -283,7 +284,7 @@ class Exporter {
       for (std::int64_t node : path_of(s.leaf, stacks_)) {
         std::string name = frame_label(frame(node), options_.lines);
         std::replace(name.begin(), name.end(), ';', ':');  // the separator
-        std::replace(name.begin(), name.end(), '\n', ' ');
+        name = printable(name);  // one stack per line, nothing a terminal obeys
         line += (line.empty() ? "" : ";") + name;
       }
       if (line.empty()) line = "[unknown]";
@@ -338,7 +339,7 @@ class Exporter {
     file["name"] = fmt::format("{} {}", reader_.meta_or("process_name", "process"), type_name());
     file["activeProfileIndex"] = 0;
     file["exporter"] = fmt::format("hotline {}", HOTLINE_VERSION);
-    return file.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    return dump_json(file, -1) + "\n";
   }
 
  public:
@@ -465,19 +466,7 @@ class Exporter {
       }
     }
     const double height = top + (max_depth + 1) * row + 20;
-    auto xml = [](const std::string& text) {
-      std::string out;
-      for (char c : text) {
-        switch (c) {
-          case '&': out += "&amp;"; break;
-          case '<': out += "&lt;"; break;
-          case '>': out += "&gt;"; break;
-          case '"': out += "&quot;"; break;
-          default: out += c;
-        }
-      }
-      return out;
-    };
+    const auto xml = [](const std::string& text) { return xml_text(text); };
     std::string out = fmt::format(
         "<?xml version=\"1.0\" standalone=\"no\"?>\n"
         "<svg version=\"1.1\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "

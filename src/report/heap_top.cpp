@@ -12,6 +12,7 @@
 #include "report/table.h"
 #include "util/duration.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace hotline {
 namespace {
@@ -209,10 +210,11 @@ HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& opti
 
 std::string render_heap_text(const HeapTopReport& r, GroupBy by) {
   std::string out = fmt::format("{} (pid {}) · heap {} · live {} · peak {} · {} allocated in {} allocations · {}\n",
-                                r.process, r.pids, r.heap_mode, human_bytes(r.live_bytes), human_bytes(r.peak_bytes),
-                                human_bytes(r.alloc_bytes), r.alloc_count, r.file);
+                                printable(r.process), printable(r.pids), printable(r.heap_mode),
+                                human_bytes(r.live_bytes), human_bytes(r.peak_bytes), human_bytes(r.alloc_bytes),
+                                r.alloc_count, printable(r.file));
   if (r.heap_mode == "off") return out + "no heap data in this recording (recorded with --heap=off, or CPU only)\n";
-  if (r.heap_mode == "detached") out += fmt::format("note: heap probes were {}\n", r.heap_decision);
+  if (r.heap_mode == "detached") out += fmt::format("note: heap probes were {}\n", printable(r.heap_decision));
   if (r.heap_mode == "sampled" && r.sample_bytes > 0) {
     out += fmt::format("note: sampled about every {} allocated: sizes and counts are estimates\n",
                        human_bytes(static_cast<std::int64_t>(r.sample_bytes)));
@@ -275,7 +277,7 @@ std::string render_heap_json(const HeapTopReport& r) {
     put_site(x, e.function, e.file, e.line);
     j["entries"].push_back(std::move(x));
   }
-  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return dump_json(j) + "\n";
 }
 
 std::string render_heap_csv(const HeapTopReport& r) {

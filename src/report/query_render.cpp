@@ -44,7 +44,7 @@ std::string render_query_json(const QueryResult& result) {
     }
     rows.push_back(std::move(obj));
   }
-  return rows.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return dump_json(rows) + "\n";
 }
 
 }  // namespace hotline

@@ -1,5 +1,7 @@
 #include "report/table.h"
 
+#include "util/text.h"
+
 #include <cctype>
 
 #include <algorithm>
@@ -17,15 +19,23 @@ std::size_t display_width(const std::string& s) {
 }  // namespace
 
 std::string TextTable::render() const {
+  std::vector<std::vector<std::string>> clean;
+  clean.reserve(rows.size());
+  for (const auto& row : rows) {
+    std::vector<std::string> cells;
+    cells.reserve(row.size());
+    for (const auto& cell : row) cells.push_back(printable(cell));
+    clean.push_back(std::move(cells));
+  }
   std::vector<std::size_t> widths(headers.size(), 0);
   for (std::size_t c = 0; c < headers.size(); ++c) widths[c] = display_width(headers[c]);
-  for (const auto& row : rows) {
+  for (const auto& row : clean) {
     for (std::size_t c = 0; c < row.size() && c < widths.size(); ++c) {
       widths[c] = std::max(widths[c], display_width(row[c]));
     }
   }
   std::string out;
-  auto emit = [&](const std::vector<std::string>& cells) {
+  auto emit = [&](const std::vector<std::string>& cells, std::size_t row) {
     std::string line;
     for (std::size_t c = 0; c < headers.size(); ++c) {
       const std::string cell = c < cells.size() ? cells[c] : "";
@@ -36,21 +46,27 @@ std::string TextTable::render() const {
       else line += cell + (c + 1 < headers.size() ? std::string(pad, ' ') : "");
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
+    if (row < row_style.size()) line = row_style[row].first + line + row_style[row].second;
     out += line + "\n";
   };
-  emit(headers);
-  for (const auto& row : rows) emit(row);
+  emit(headers, row_style.size());
+  for (std::size_t r = 0; r < clean.size(); ++r) emit(clean[r], r);
   return out;
 }
 
-std::string csv_escape(const std::string& field) {
-  if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
+std::string csv_escape(const std::string& raw) {
+  const std::string field = printable(raw);  // no line breaks or escapes inside a field
+  if (field.find_first_of(",\"") == std::string::npos) return field;
   std::string out = "\"";
   for (char c : field) {
     if (c == '"') out += '"';
     out += c;
   }
   return out + "\"";
+}
+
+std::string dump_json(const nlohmann::ordered_json& j, int indent) {
+  return json_terminal_safe(j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 std::string lower_ascii(std::string s) {

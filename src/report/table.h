@@ -11,10 +11,16 @@ struct TextTable {
   std::vector<std::string> headers;
   std::vector<bool> right_align;  // per column
   std::vector<std::vector<std::string>> rows;
+  // Optional, per row: text put around the whole line (hotline's own colour codes; the cells
+  // themselves are always made printable).
+  std::vector<std::pair<std::string, std::string>> row_style;
   std::string render() const;
 };
 
+// A CSV field: control characters made visible (util/text.h), quoted when it holds , or ".
 std::string csv_escape(const std::string& field);
+// JSON text of a report: invalid UTF-8 replaced, DEL and C1 controls escaped too.
+std::string dump_json(const nlohmann::ordered_json& j, int indent = 2);
 
 // The site columns every report ends an entry with: function, file, line. JSON: "line" is
 // null when unknown; CSV: "function,file,line" escaped, the line empty when unknown.

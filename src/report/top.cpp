@@ -11,6 +11,7 @@
 #include "report/table.h"
 #include "util/duration.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace hotline {
 namespace {
@@ -157,9 +158,9 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
 }
 
 std::string render_text(const TopReport& r, GroupBy by) {
-  std::string out = fmt::format("{} (pid {}) · {} · {} samples at {} Hz · {}\n", r.process, r.pids,
-                                format_duration(std::chrono::milliseconds(r.duration_ms)), r.total_samples,
-                                r.frequency_hz, r.file);
+  std::string out = fmt::format("{} (pid {}) · {} · {} samples at {} Hz · {}\n", printable(r.process),
+                                printable(r.pids), format_duration(std::chrono::milliseconds(r.duration_ms)),
+                                r.total_samples, r.frequency_hz, printable(r.file));
   if (r.lost > 0) {
     out += fmt::format("note: {} samples lost their stack or were dropped during recording\n", r.lost);
   }
@@ -208,7 +209,7 @@ std::string render_json(const TopReport& r) {
     put_site(x, e.function, e.file, e.line);
     j["entries"].push_back(std::move(x));
   }
-  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return dump_json(j) + "\n";
 }
 
 std::string render_csv(const TopReport& r) {

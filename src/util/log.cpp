@@ -1,6 +1,7 @@
 #include "util/log.h"
 
 #include "util/error.h"
+#include "util/text.h"
 
 #include <unistd.h>
 
@@ -51,12 +52,16 @@ std::string last_held_message() {
   return held.empty() ? "" : held.back().substr(held.back().find(' ') + 1);
 }
 
-void info(const std::string& message) {
+// Messages carry names the target chose (thread names, paths): nothing in them may reach
+// the terminal as a control sequence.
+void info(const std::string& raw) {
+  const std::string message = printable(raw);
   if (keep("hotline: " + message)) return;
   (void)std::fprintf(stderr, "hotline: %s\n", message.c_str());
 }
 
-void warn(const std::string& message) {
+void warn(const std::string& raw) {
+  const std::string message = printable(raw);
   if (keep("hotline: warning: " + message)) return;
   if (color_enabled(STDERR_FILENO)) {
     (void)std::fprintf(stderr, "hotline: \033[33mwarning:\033[0m %s\n", message.c_str());
@@ -65,7 +70,8 @@ void warn(const std::string& message) {
   }
 }
 
-void error_message(const std::string& message, const std::string& remedy) {
+void error_message(const std::string& raw_message, const std::string& raw_remedy) {
+  const std::string message = printable(raw_message), remedy = printable(raw_remedy);
   if (keep("hotline: error: " + message + (remedy.empty() ? "" : "\nhotline: hint: " + remedy))) return;
   bool color = color_enabled(STDERR_FILENO);
   (void)std::fprintf(stderr, "hotline: %serror:%s %s\n", color ? "\033[31m" : "", color ? "\033[0m" : "", message.c_str());
@@ -75,6 +81,8 @@ void error_message(const std::string& message, const std::string& remedy) {
 }  // namespace hotline
 
 namespace hotline {
+
+void write_text_stdout(const std::string& text) { write_stdout(printable_lines(text)); }
 
 void write_stdout(const std::string& text) {
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {

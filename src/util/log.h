@@ -15,5 +15,8 @@ void hold_messages(bool hold);
 std::string last_held_message();
 // The command's result on stdout; throws Error(general) when it cannot be written.
 void write_stdout(const std::string& text);
+// A text result (table, CSV, JSON) on stdout: no control character but newline and tab
+// reaches the terminal, whatever the recording holds.
+void write_text_stdout(const std::string& text);
 
 }  // namespace hotline

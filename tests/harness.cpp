@@ -144,7 +144,12 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string hotline_bin() { return HOTLINE_BIN; }
+// HOTLINE_TEST_BIN runs the tests against another build (to see a regression test fail on
+// the code before its fix).
+std::string hotline_bin() {
+  const char* other = std::getenv("HOTLINE_TEST_BIN");
+  return other != nullptr && *other != '\0' ? other : HOTLINE_BIN;
+}
 std::string fixture(const std::string& name) { return std::string(FIXTURE_BIN_DIR) + "/" + name; }
 std::string fixture_source(const std::string& name) { return std::string(FIXTURE_SRC_DIR) + "/" + name; }
 

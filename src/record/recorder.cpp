@@ -167,6 +167,7 @@ class Session {
   void check_heap_overhead();
   std::int64_t heap_stack_for(const HeapDelta& delta);
   void final_report(const CpuStats& stats, const std::string& status_note);
+  void warn_refusals();
 
   const RecordOptions& options_;
   Clock::time_point start_;
@@ -433,6 +434,15 @@ void Session::checkpoint() {
   writer_->set_meta("duration_ms", std::to_string(ms));
   writer_->commit_checkpoint();
   ++checkpoints_;
+  warn_refusals();
+}
+
+void Session::warn_refusals() {
+  for (const auto& r : symbolizer_.take_refusals()) {
+    warn(fmt::format("not reading {} of process {}: it {} (hotline reads a process's files only as regular files of "
+                     "its owner or root, reached without symlinks; docs/security: target files)",
+                     r.path, r.pid, r.reason));
+  }
 }
 
 void Session::final_report(const CpuStats& st, const std::string& status_note) {
@@ -499,7 +509,11 @@ int Session::run() {
       }
     }
   }
-  if (options_.require_debuginfo && !exe_for_check.empty() && !Symbolizer::file_has_debuginfo(exe_for_check)) {
+  auto has_debuginfo = [&] {
+    return options_.command.empty() ? Symbolizer::process_exe_has_debuginfo(options_.pids.front())
+                                    : Symbolizer::file_has_debuginfo(exe_for_check);
+  };
+  if (options_.require_debuginfo && !exe_for_check.empty() && !has_debuginfo()) {
     throw Error(ExitCode::no_debuginfo, fmt::format("{} has no DWARF debug info (--require-debuginfo)", exe_for_check),
                 "rebuild it with -g, or install its debug symbols package");
   }

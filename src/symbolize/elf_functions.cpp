@@ -8,17 +8,23 @@
 #include <algorithm>
 #include <map>
 
+#include "target/target_file.h"
 #include "util/fd.h"
 
 namespace hotline {
 
 std::vector<ElfFunction> find_functions(const std::string& path, const std::set<std::string>& names) {
+  OpenedFile file = open_host_file(own_origin(), path, {kMaxElfBytes, {}, true});
+  if (!file) return {};
+  return find_functions(file.fd.get(), names);
+}
+
+std::vector<ElfFunction> find_functions(int fd, const std::set<std::string>& names) {
   std::vector<ElfFunction> out;
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return out;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return out;
   if (elf_version(EV_CURRENT) == EV_NONE) return out;
-  Elf* elf = elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr);
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   if (elf == nullptr) return out;
   struct Load {
     std::uint64_t vaddr, filesz, offset;
@@ -63,7 +69,8 @@ std::vector<ElfFunction> find_functions(const std::string& path, const std::set<
 }
 
 std::optional<ElfCodeRange> code_range(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  OpenedFile file = open_host_file(own_origin(), path, {kMaxElfBytes, {}, true});
+  UniqueFd fd = std::move(file.fd);
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   if (elf_version(EV_CURRENT) == EV_NONE) return std::nullopt;

@@ -3,7 +3,9 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <elfutils/libdwelf.h>
 #include <gelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,18 +14,20 @@
 #include <fmt/format.h>
 
 #include "symbolize/demangle.h"
+#include "util/fd.h"
 
 namespace hotline {
 namespace {
 
-char* debuginfo_path = nullptr;  // libdwfl's default: ":.debug:/usr/lib/debug"
-std::string debuginfo_path_storage;
+char* no_debuginfo_path = nullptr;
 
+// Every module is reported with its ELF already open (find_elf is not called); separate
+// debug files come from hotline's own search, which opens nothing a target could plant.
 const Dwfl_Callbacks kCallbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_debuginfo,
     .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &debuginfo_path,
+    .debuginfo_path = &no_debuginfo_path,
 };
 
 std::string function_name(Dwarf_Die* die) {
@@ -44,27 +48,46 @@ std::string function_name(Dwarf_Die* die) {
 }  // namespace
 
 void ElfSymbolizer::set_debuginfo_path(const std::string& path) {
-  debuginfo_path_storage = path;
-  debuginfo_path = debuginfo_path_storage.empty() ? nullptr : debuginfo_path_storage.data();
+  std::vector<std::string> dirs;
+  std::size_t pos = 0;
+  while (!path.empty() && pos <= path.size()) {
+    std::size_t end = path.find(':', pos);
+    if (end == std::string::npos) end = path.size();
+    std::string element = path.substr(pos, end - pos);
+    if (!element.empty() && (element.front() == '+' || element.front() == '-')) element.erase(0, 1);
+    if (element.starts_with("/")) dirs.push_back(element);
+    pos = end + 1;
+  }
+  set_debug_directories(dirs.empty() && path.empty() ? std::vector<std::string>{"/usr/lib/debug"} : dirs);
 }
 
-std::unique_ptr<ElfSymbolizer> ElfSymbolizer::open(const std::string& path, int fd,
-                                                   std::string display_name) {
+std::unique_ptr<ElfSymbolizer> ElfSymbolizer::open(const std::string& path, int fd, std::string display_name,
+                                                   std::optional<DebugSearch> search) {
+  UniqueFd file(fd);
+  if (!file) {
+    OpenedFile named = open_host_file(own_origin(), path, {kMaxElfBytes, {}, true});
+    if (!named) return nullptr;
+    file = std::move(named.fd);
+  }
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0) return nullptr;
   std::unique_ptr<ElfSymbolizer> self(new ElfSymbolizer());
   self->display_name_ = std::move(display_name);
   self->dwfl_ = dwfl_begin(&kCallbacks);
-  if (self->dwfl_ == nullptr) {
-    if (fd >= 0) ::close(fd);
-    return nullptr;
-  }
+  if (self->dwfl_ == nullptr) return nullptr;
+  self->lookup_ = std::make_unique<DebugLookup>();
+  self->lookup_->search = search ? std::move(*search) : DebugSearch{own_origin(), path};
+  self->lookup_->main = {st.st_dev, st.st_ino};
+  self->lookup_->dwfl = self->dwfl_;
   dwfl_report_begin(self->dwfl_);
-  // On success libdwfl owns `fd`; on failure we still do.
-  self->module_ = dwfl_report_elf(self->dwfl_, self->display_name_.c_str(), path.c_str(), fd, 0, false);
+  // On success libdwfl owns the descriptor.
+  self->module_ = dwfl_report_elf(self->dwfl_, self->display_name_.c_str(), path.c_str(), file.get(), 0, false);
   dwfl_report_end(self->dwfl_, nullptr, nullptr);
-  if (self->module_ == nullptr) {
-    if (fd >= 0) ::close(fd);
-    return nullptr;
-  }
+  if (self->module_ == nullptr) return nullptr;
+  (void)file.release();
+  void** userdata = nullptr;
+  dwfl_module_info(self->module_, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (userdata != nullptr) *userdata = self->lookup_.get();
 
   GElf_Addr bias = 0;
   Elf* elf = dwfl_module_getelf(self->module_, &bias);
@@ -90,6 +113,15 @@ std::unique_ptr<ElfSymbolizer> ElfSymbolizer::open(const std::string& path, int 
   self->dwarf_ = dwfl_module_getdwarf(self->module_, &dwbias);
   self->dwarf_bias_ = dwbias;
   self->has_dwarf_ = self->dwarf_ != nullptr;
+  const char* alt_name = nullptr;
+  const void* alt_id = nullptr;
+  if (self->dwarf_ != nullptr && !self->lookup_->alt_found &&
+      dwelf_dwarf_gnu_debugaltlink(self->dwarf_, &alt_name, &alt_id) > 0) {
+    // No dwz file found by the rule: libdw must not go looking for one by itself (it would
+    // open the named path, and paths next to the file, with a plain open). (Dwarf*)-1 is
+    // libdw's own "looked, none" mark (libdw/dwarf_getalt.c, elfutils 0.188, pinned).
+    dwarf_setalt(self->dwarf_, reinterpret_cast<Dwarf*>(-1));  // NOLINT(performance-no-int-to-ptr)
+  }
   return self;
 }
 
@@ -99,10 +131,11 @@ void ElfSymbolizer::index_units() {
   Dwarf_CU* next = nullptr;
   Dwarf_Half version = 0;
   std::uint8_t unit_type = 0;
-  Dwarf_Die cudie, subdie;
-  // Bounded: a malformed file cannot make us loop or grow without limit.
+  Dwarf_Die cudie;
+  // Bounded: a malformed file cannot make us loop or grow without limit. No split-unit DIE
+  // is asked for: libdw would open the skeleton's .dwo file by the path its DWARF names.
   for (std::size_t count = 0; count < (1u << 22) &&
-                              dwarf_get_units(dwarf_, cu, &next, &version, &unit_type, &cudie, &subdie) == 0;
+                              dwarf_get_units(dwarf_, cu, &next, &version, &unit_type, &cudie, nullptr) == 0;
        ++count) {
     cu = next;
     if (unit_type == DW_UT_skeleton || unit_type == DW_UT_type || unit_type == DW_UT_split_type) continue;

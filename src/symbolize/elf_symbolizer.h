@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "symbolize/debug_search.h"
 #include "symbolize/frame.h"
 
 struct Dwfl;
@@ -19,13 +20,16 @@ namespace hotline {
 
 class ElfSymbolizer {
  public:
-  // `path` is opened (or `fd`, which is then owned) and parsed; `display_name` is what
+  // `fd` (then owned) is the file, already opened by the rule of target/target_file.h;
+  // without one, `path` is a file the user named (opened non-blocking, regular files only).
+  // `search` says where its separate debug files may be looked for (default: next to `path`
+  // in hotline's own file system, and the system debug directories). `display_name` is what
   // "[name+0x...]" fallbacks show. Returns nullptr when the file is not a usable ELF.
-  static std::unique_ptr<ElfSymbolizer> open(const std::string& path, int fd,
-                                             std::string display_name);
-  // Where separate debug files are looked for, in libdwfl's syntax (default
-  // ":.debug:/usr/lib/debug": next to the file, its .debug/ directory, then the system
-  // directory, which also holds .build-id/xx/yyyy.debug). Affects files opened afterwards.
+  static std::unique_ptr<ElfSymbolizer> open(const std::string& path, int fd, std::string display_name,
+                                             std::optional<DebugSearch> search = std::nullopt);
+  // The system debug directories, in libdwfl's path syntax (":.debug:/usr/lib/debug"): its
+  // absolute elements (the file's own directory and .debug/ are always looked in). ""
+  // restores the default. Affects files opened afterwards.
   static void set_debuginfo_path(const std::string& path);
   ~ElfSymbolizer();
   ElfSymbolizer(const ElfSymbolizer&) = delete;
@@ -94,6 +98,7 @@ class ElfSymbolizer {
   std::vector<CuRange> units_;
   bool indexed_ = false;
   Dwfl* dwfl_ = nullptr;
+  std::unique_ptr<DebugLookup> lookup_;  // the module's userdata while the Dwfl lives
   Dwfl_Module* module_ = nullptr;
   std::uint64_t bias_ = 0;  // dwfl address = ELF vaddr + bias_
   std::vector<Segment> segments_;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,13 +20,6 @@ constexpr ModuleId kUnknownModule = 1;
 std::string basename_of(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-bool same_root_as_ours(pid_t pid) {
-  struct stat ours {}, theirs {};
-  std::string root = fmt::format("/proc/{}/root", pid);
-  return ::stat("/", &ours) == 0 && ::stat(root.c_str(), &theirs) == 0 &&
-         ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
 // A copy of our own vdso image in a memfd: every process of this kernel maps the same one.
@@ -70,7 +64,14 @@ ModuleId Symbolizer::intern_named(const std::string& name) {
   return it->second;
 }
 
-ModuleId Symbolizer::intern_file(pid_t pid, const Mapping& mapping) {
+void Symbolizer::refuse(pid_t pid, const std::string& path, const OpenedFile& file) {
+  if (file.absent || file.refusal.empty()) return;
+  if (refused_.insert(fmt::format("{} {}", pid, path)).second) refusals_.push_back({pid, path, file.refusal});
+}
+
+std::vector<Symbolizer::Refusal> Symbolizer::take_refusals() { return std::exchange(refusals_, {}); }
+
+ModuleId Symbolizer::intern_file(pid_t pid, const Process& process, const Mapping& mapping) {
   auto key = std::make_tuple((std::uint64_t{mapping.dev_major} << 32) | mapping.dev_minor,
                              mapping.inode, mapping.path);
   auto [it, inserted] = files_.try_emplace(key, static_cast<ModuleId>(modules_.size()));
@@ -81,15 +82,23 @@ ModuleId Symbolizer::intern_file(pid_t pid, const Mapping& mapping) {
     modules_.push_back(std::move(m));
   }
   Module& m = modules_[it->second];
-  if (!m.fd && !m.tried) {
+  if (!m.fd && !m.tried && process.origin) {
     // First sight, or the file could not be opened through an earlier process (one that was
-    // not dumpable, say): try through this one. Read through the target's root so a
-    // container's files are the ones mapped.
-    m.open_path = same_root_as_ours(pid) ? mapping.path : fmt::format("/proc/{}/root{}", pid, mapping.path);
-    // map_files is the exact object mapped, even if the file was since replaced or deleted.
-    std::string exact = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, mapping.start, mapping.end);
-    m.fd.reset(::open(exact.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!m.fd) m.fd.reset(::open(m.open_path.c_str(), O_RDONLY | O_CLOEXEC));
+    // not dumpable, say): try through this one, by the target-file rule. map_files is the
+    // exact object mapped, even if the file was since replaced or deleted (it needs
+    // CAP_SYS_ADMIN); otherwise the path under the target's own root, accepted when it is the
+    // inode mapped (or a regular file of the target's owner or root).
+    const FileLimits limits{kMaxElfBytes, Inode{makedev(mapping.dev_major, mapping.dev_minor), mapping.inode}};
+    const std::string exact = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, mapping.start, mapping.end);
+    OpenedFile file = open_proc_link(*process.origin, exact, limits);
+    if (!file) file = open_in_root(*process.origin, mapping.path, limits);
+    if (file) {
+      m.fd = std::move(file.fd);
+      m.open_path = mapping.path;
+      m.search = DebugSearch{*process.origin, mapping.path};
+    } else {
+      refuse(pid, mapping.path, file);
+    }
   }
   return it->second;
 }
@@ -98,15 +107,16 @@ bool Symbolizer::snapshot(pid_t pid) {
   auto maps = read_maps(pid);
   if (!maps) return false;
   Process& process = processes_[pid];
+  if (auto origin = target_origin(pid)) process.origin = std::move(origin);
   if (process.perf_map_path.empty()) {
     auto ns_pid = read_namespace_pid(pid).value_or(pid);
-    process.perf_map_path = fmt::format("/proc/{}/root/tmp/perf-{}.map", pid, ns_pid);
+    process.perf_map_path = fmt::format("/tmp/perf-{}.map", ns_pid);
   }
   process.perf_map_stale = true;
   for (const Mapping& m : *maps) {
     if (!m.executable) continue;
     ModuleId id;
-    if (m.is_file()) id = intern_file(pid, m);
+    if (m.is_file()) id = intern_file(pid, process, m);
     else if (m.path == "[vdso]") id = intern_named("[vdso]");
     else if (m.path.empty() || m.path.starts_with("[anon")) id = intern_named("[jit]");
     else id = intern_named(m.path);
@@ -130,9 +140,10 @@ ElfSymbolizer* Symbolizer::elf_for(ModuleId id) {
     if (!vdso_fd_) return nullptr;
     m.elf = ElfSymbolizer::open("[vdso]", ::dup(vdso_fd_.get()), "vdso");
     if (m.elf) m.elf->group_unnamed(true);
-  } else if (m.fd || !m.open_path.empty()) {
-    int fd = m.fd ? ::dup(m.fd.get()) : -1;
-    m.elf = ElfSymbolizer::open(m.open_path, fd, basename_of(m.info.path));
+  } else if (m.fd) {
+    // Only a file opened by the target-file rule; never reopened by path.
+    UniqueFd fd(::fcntl(m.fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (fd) m.elf = ElfSymbolizer::open(m.open_path, fd.release(), basename_of(m.info.path), m.search);
   }
   if (!m.elf) return nullptr;
   m.info.opened = true;
@@ -177,10 +188,17 @@ ResolvedAddress Symbolizer::resolve_user(pid_t pid, std::uint64_t address) {
       return process.perf_map ? process.perf_map->lookup(address) : std::nullopt;
     };
     auto name = lookup();
-    if (!name && process.perf_map_stale) {
+    if (!name && process.perf_map_stale && process.origin) {
       process.perf_map_stale = false;
-      if (auto text = read_text_file(process.perf_map_path, 256 << 20)) {
-        process.perf_map = std::make_unique<PerfMap>(PerfMap::parse(*text));
+      // The target writes it, in its own /tmp: by the target-file rule (a planted symlink,
+      // a FIFO, another user's file are refused without blocking or reading them).
+      OpenedFile file = open_in_root(*process.origin, process.perf_map_path, {kMaxPerfMapBytes, {}});
+      if (file) {
+        if (auto text = read_fd(file.fd.get(), kMaxPerfMapBytes)) {
+          process.perf_map = std::make_unique<PerfMap>(PerfMap::parse(*text));
+        }
+      } else {
+        refuse(pid, process.perf_map_path, file);
       }
       name = lookup();
     }
@@ -217,6 +235,16 @@ ResolvedAddress Symbolizer::resolve_kernel(std::uint64_t address) {
 
 bool Symbolizer::file_has_debuginfo(const std::string& path) {
   auto elf = ElfSymbolizer::open(path, -1, basename_of(path));
+  return elf && elf->has_dwarf();
+}
+
+bool Symbolizer::process_exe_has_debuginfo(pid_t pid) {
+  auto origin = target_origin(pid);
+  auto exe = read_exe(pid);
+  if (!origin || !exe) return false;
+  OpenedFile file = open_proc_link(*origin, fmt::format("/proc/{}/exe", pid), {kMaxElfBytes, {}, true});
+  if (!file) return false;
+  auto elf = ElfSymbolizer::open(*exe, file.fd.release(), basename_of(*exe), DebugSearch{*origin, *exe});
   return elf && elf->has_dwarf();
 }
 

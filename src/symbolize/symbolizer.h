@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "symbolize/kernel_symbols.h"
 #include "symbolize/perf_map.h"
 #include "target/proc.h"
+#include "target/target_file.h"
 #include "util/fd.h"
 
 namespace hotline {
@@ -59,6 +61,17 @@ class Symbolizer {
   std::size_t module_count() const { return modules_.size(); }
   // Opens (if needed) the ELF at `path` and reports whether it has DWARF line info.
   static bool file_has_debuginfo(const std::string& path);
+  // The same for the executable of a running process (/proc/PID/exe, by the target-file rule).
+  static bool process_exe_has_debuginfo(pid_t pid);
+
+  // Files of a target that were not read, and why (target/target_file.h); each reported
+  // once, for the caller to warn about.
+  struct Refusal {
+    pid_t pid;
+    std::string path;
+    std::string reason;
+  };
+  std::vector<Refusal> take_refusals();
 
  private:
   struct Region {
@@ -68,21 +81,24 @@ class Symbolizer {
   };
   struct Process {
     std::map<std::uint64_t, Region> regions;  // by start address
-    std::string perf_map_path;
+    std::optional<FileOrigin> origin;         // its root and owners, as of the last snapshot
+    std::string perf_map_path;                // as the process sees it: /tmp/perf-NSPID.map
     std::unique_ptr<PerfMap> perf_map;
     bool perf_map_stale = true;  // re-read the perf map on a miss, once per snapshot
     std::unordered_map<std::uint64_t, Symbolized> jit_cache;
   };
   struct Module {
     ModuleInfo info;
-    std::string open_path;  // where to read the file from (/proc/PID/root/..., map_files)
+    std::string open_path;  // the path as its process sees it
     UniqueFd fd;            // held open from the first snapshot so exits don't lose it
+    std::optional<DebugSearch> search;  // where its debug files may be, and whose they may be
     std::unique_ptr<ElfSymbolizer> elf;
     ModuleId canonical = 0;  // first module with the same build id
     bool tried = false;
   };
 
-  ModuleId intern_file(pid_t pid, const Mapping& m);
+  ModuleId intern_file(pid_t pid, const Process& process, const Mapping& m);
+  void refuse(pid_t pid, const std::string& path, const OpenedFile& file);
   ModuleId intern_named(const std::string& name);
   ElfSymbolizer* elf_for(ModuleId id);
   const Symbolized* cached(ModuleId module, std::uint64_t address, const auto& compute);
@@ -96,6 +112,8 @@ class Symbolizer {
   std::string kallsyms_path_;
   std::unique_ptr<KernelSymbols> kernel_;
   UniqueFd vdso_fd_;
+  std::vector<Refusal> refusals_;
+  std::set<std::string> refused_;  // "pid path": reported already
 };
 
 }  // namespace hotline

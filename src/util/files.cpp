@@ -58,10 +58,14 @@ UniqueFd create_private_file(const std::string& path, bool force) {
 std::optional<std::string> read_text_file(const std::string& path, std::size_t limit) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
+  return read_fd(fd.get(), limit);
+}
+
+std::optional<std::string> read_fd(int fd, std::size_t limit) {
   std::string out;
   char buf[16384];
   while (out.size() < limit) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::nullopt;

@@ -19,6 +19,8 @@ void write_all(int fd, const std::string& bytes, const std::string& path);
 // Whole file as a string (for /proc files and small text files); nullopt when it cannot be
 // opened. Reads at most `limit` bytes.
 std::optional<std::string> read_text_file(const std::string& path, std::size_t limit = 64 << 20);
+// The same from an open descriptor (from its current position).
+std::optional<std::string> read_fd(int fd, std::size_t limit);
 
 }  // namespace hotline
 

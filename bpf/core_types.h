@@ -34,12 +34,51 @@ struct signal_struct {
 	atomic_t live; /* threads still alive in the thread group */
 };
 
+/* Credentials, for the ptrace rule of bpf/access.h. kernel_cap_t is { u64 val } since 6.3
+ * and { u32 cap[2] } before: the same 8 bytes on x86_64, read as such. */
+typedef struct {
+	__u32 val;
+} kuid_t;
+typedef struct {
+	__u32 val;
+} kgid_t;
+typedef struct {
+	__u64 val;
+} kernel_cap_t;
+
+struct cred {
+	kuid_t uid;
+	kgid_t gid;
+	kuid_t suid;
+	kgid_t sgid;
+	kuid_t euid;
+	kgid_t egid;
+	kernel_cap_t cap_permitted;
+};
+
+struct mm_struct;
+
 struct task_struct {
 	pid_t pid;  /* thread id */
 	pid_t tgid; /* process id */
 	struct task_struct *real_parent;
 	struct signal_struct *signal;
+	const struct cred *real_cred; /* what the ptrace rule reads */
+	struct mm_struct *mm;
 	char comm[16];
+};
+
+/* mm_struct.flags holds the dumpable state in its two low bits: an unsigned long before
+ * 6.18, a bitmap (mm_flags_t { unsigned long __mm_flags[1]; }) since. Two flavors, chosen
+ * at load time by bpf_core_field_exists. */
+struct mm_struct___word {
+	unsigned long flags;
+};
+struct mm_flags___bitmap {
+	unsigned long __mm_flags[1];
+};
+struct mm_struct___bitmap {
+	struct mm_flags___bitmap flags;
 };
 
 struct linux_binprm;

@@ -12,11 +12,13 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "hotline_abi.h"
+#include "access.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Tracked processes (tgid → 1). User space seeds it; forks of tracked processes add their
- * children here, exits remove them (so a recycled pid is never sampled). */
+ * children here, exits remove them (so a recycled pid is never sampled). The heap
+ * collector's programs share this map (the same fd). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -101,6 +103,10 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	u32 tgid = pid_tgid >> 32;
 	if (tgid == 0 || !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
+	if (!hotline_may_profile_current()) {
+		stat_add(HOTLINE_STAT_DENIED, 1);
+		return 0;
+	}
 
 	stat_add(HOTLINE_STAT_SAMPLES, 1);
 	struct hotline_cpu_key key = {};
@@ -153,12 +159,21 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* After exec the new credentials and dumpable state are in place: a setuid, setgid or
+ * file-capability program (or one the kernel made non-dumpable) is dropped at once when
+ * the caller may not profile it. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task)
 {
 	u32 tgid = BPF_CORE_READ(task, tgid);
-	if (bpf_map_lookup_elem(&targets, &tgid))
-		emit(HOTLINE_PROC_EXEC, tgid, 0);
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	if (!hotline_may_profile(task)) {
+		bpf_map_delete_elem(&targets, &tgid);
+		emit(HOTLINE_PROC_DENIED, tgid, 0);
+		return 0;
+	}
+	emit(HOTLINE_PROC_EXEC, tgid, 0);
 	return 0;
 }
 

@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Heap, exact mode: uprobes on the entry of every allocator function a tracked process
- * uses (malloc family, operator new) and uretprobes on their return, plus uprobes on free.
+/* Heap, exact mode: uprobes on the entry of every allocator function of the probed files
+ * (malloc family, operator new), uretprobes on their return, and free. One entry program
+ * serves every kind (the probe's attach cookie says which); one return program every kind
+ * but free.
+ *
+ * Probes are shared: one per file and entry point, whichever processes map the file; the
+ * programs keep to the tracked processes through the CPU sampler's `targets` map (the same
+ * map, by fd), which follows forks and exits in the kernel, so a child is tracked from its
+ * first instruction. Calls of other processes return at once (counted: they still pay the
+ * trap). A caller without CAP_SYS_PTRACE gets per-process probes instead (user space).
+ *
  * Kept in the kernel: live blocks (pid, pointer → size, site) and cumulative totals per
  * allocation site. What reaches user space: sizes, counts, instruction pointers.
  *
@@ -11,6 +20,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "hotline_abi.h"
+#include "access.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -39,12 +49,16 @@ struct live_block {
 	struct hotline_heap_key key;
 };
 
+/* hotline itself: its own allocator calls trap too, but are not another process's cost. */
+const volatile __u32 hotline_self = 0;
+
+/* The CPU sampler's map of tracked processes (user space hands this object its fd). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, u32);
 	__type(value, u8);
-} heap_targets SEC(".maps");
+} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -88,13 +102,9 @@ static __always_inline void stat_add(u32 index, u64 n)
 		*value += n;
 }
 
-static __always_inline int enter(struct pt_regs *ctx, u64 size, u64 old_ptr, u64 memptr, u32 kind)
+static __always_inline int enter(struct pt_regs *ctx, u32 tgid, u32 tid, u64 size, u64 old_ptr, u64 memptr,
+				 u32 kind)
 {
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u32 tgid = pid_tgid >> 32;
-	u32 tid = (u32)pid_tgid;
-	if (!bpf_map_lookup_elem(&heap_targets, &tgid))
-		return 0;
 	struct pending *p = bpf_map_lookup_elem(&pending_calls, &tid);
 	if (p) {
 		p->depth++;
@@ -171,44 +181,42 @@ static __always_inline void record(u32 tgid, u64 ptr, u64 size, struct hotline_h
 }
 
 SEC("uprobe")
-int BPF_KPROBE(malloc_enter, u64 size)
+int BPF_KPROBE(heap_enter)
 {
-	return enter(ctx, size, 0, 0, KIND_ALLOC);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(calloc_enter, u64 count, u64 size)
-{
-	return enter(ctx, count * size, 0, 0, KIND_ALLOC);
-}
-
-/* memalign(alignment, size), aligned_alloc(alignment, size) */
-SEC("uprobe")
-int BPF_KPROBE(memalign_enter, u64 alignment, u64 size)
-{
-	return enter(ctx, size, 0, 0, KIND_ALLOC);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(realloc_enter, u64 ptr, u64 size)
-{
-	return enter(ctx, size, ptr, 0, KIND_REALLOC);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(reallocarray_enter, u64 ptr, u64 count, u64 size)
-{
-	return enter(ctx, count * size, ptr, 0, KIND_REALLOC);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(posix_memalign_enter, u64 memptr, u64 alignment, u64 size)
-{
-	return enter(ctx, size, 0, memptr, KIND_POSIX_MEMALIGN);
+	const u64 kind = bpf_get_attach_cookie(ctx);
+	const u64 pid_tgid = bpf_get_current_pid_tgid();
+	const u32 tgid = pid_tgid >> 32;
+	const u32 tid = (u32)pid_tgid;
+	if (!bpf_map_lookup_elem(&targets, &tgid)) {
+		if (tgid != hotline_self)
+			stat_add(kind == HOTLINE_HEAP_FREE ? HOTLINE_HEAP_BYSTANDER_FREES : HOTLINE_HEAP_BYSTANDER_ALLOCS, 1);
+		return 0;
+	}
+	if (!hotline_may_profile_current()) {
+		stat_add(HOTLINE_HEAP_DENIED, 1);
+		return 0;
+	}
+	switch (kind) {
+	case HOTLINE_HEAP_FREE:
+		release(tgid, PT_REGS_PARM1(ctx));
+		return 0;
+	case HOTLINE_HEAP_CALLOC:
+		return enter(ctx, tgid, tid, PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx), 0, 0, KIND_ALLOC);
+	case HOTLINE_HEAP_MEMALIGN: /* memalign(alignment, size), aligned_alloc(alignment, size) */
+		return enter(ctx, tgid, tid, PT_REGS_PARM2(ctx), 0, 0, KIND_ALLOC);
+	case HOTLINE_HEAP_REALLOC:
+		return enter(ctx, tgid, tid, PT_REGS_PARM2(ctx), PT_REGS_PARM1(ctx), 0, KIND_REALLOC);
+	case HOTLINE_HEAP_REALLOCARRAY:
+		return enter(ctx, tgid, tid, PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx), PT_REGS_PARM1(ctx), 0, KIND_REALLOC);
+	case HOTLINE_HEAP_POSIX_MEMALIGN:
+		return enter(ctx, tgid, tid, PT_REGS_PARM3(ctx), 0, PT_REGS_PARM1(ctx), KIND_POSIX_MEMALIGN);
+	default:
+		return enter(ctx, tgid, tid, PT_REGS_PARM1(ctx), 0, 0, KIND_ALLOC);
+	}
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(alloc_exit, u64 result)
+int BPF_KRETPROBE(heap_exit, u64 result)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 tgid = pid_tgid >> 32;
@@ -245,12 +253,12 @@ int BPF_KRETPROBE(alloc_exit, u64 result)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(free_enter, u64 ptr)
+/* A thread that ends inside an allocator call (or execs from one) leaves its entry behind:
+ * gone with the thread, so that a recycled thread id starts clean. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(heap_thread_exit, struct task_struct *task)
 {
-	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!bpf_map_lookup_elem(&heap_targets, &tgid))
-		return 0;
-	release(tgid, ptr);
+	u32 tid = BPF_CORE_READ(task, pid);
+	bpf_map_delete_elem(&pending_calls, &tid);
 	return 0;
 }

@@ -31,6 +31,7 @@ enum hotline_cpu_stat {
 	HOTLINE_STAT_COUNTS_FULL,         /* sample dropped: counts map full */
 	HOTLINE_STAT_EVENTS_LOST,         /* process event not delivered: ring buffer full */
 	HOTLINE_STAT_TARGETS_FULL,        /* a new child process could not be tracked */
+	HOTLINE_STAT_DENIED,              /* sample of a process the caller may not profile (bpf/access.h) */
 	HOTLINE_STAT_COUNT
 };
 
@@ -38,6 +39,8 @@ enum hotline_proc_event_kind {
 	HOTLINE_PROC_FORK = 1, /* new process (not thread) forked by a tracked one */
 	HOTLINE_PROC_EXEC = 2, /* tracked process executed a new program */
 	HOTLINE_PROC_EXIT = 3, /* last thread of a tracked process exited */
+	HOTLINE_PROC_DENIED = 4, /* a tracked process executed a program the caller may not profile:
+				  * no longer tracked (bpf/access.h) */
 };
 
 struct hotline_proc_event {
@@ -66,6 +69,18 @@ struct hotline_heap_totals {
 	__u64 free_count;
 };
 
+/* What an allocator entry point is, in the attach cookie of its probe: one entry program
+ * serves them all (and the return program every kind but free). */
+enum hotline_heap_kind {
+	HOTLINE_HEAP_MALLOC = 0,       /* (size): malloc, valloc, pvalloc, operator new */
+	HOTLINE_HEAP_CALLOC,           /* (count, size) */
+	HOTLINE_HEAP_MEMALIGN,         /* (alignment, size): memalign, aligned_alloc */
+	HOTLINE_HEAP_REALLOC,          /* (ptr, size) */
+	HOTLINE_HEAP_REALLOCARRAY,     /* (ptr, count, size) */
+	HOTLINE_HEAP_POSIX_MEMALIGN,   /* (&ptr, alignment, size) */
+	HOTLINE_HEAP_FREE,             /* (ptr) */
+};
+
 enum hotline_heap_stat {
 	HOTLINE_HEAP_ALLOCS = 0,       /* allocations tracked */
 	HOTLINE_HEAP_FREES,            /* frees of tracked blocks */
@@ -74,6 +89,9 @@ enum hotline_heap_stat {
 	HOTLINE_HEAP_STACK_LOST,       /* stack not stored (the caller is still known) */
 	HOTLINE_HEAP_SITES_FULL,       /* totals map full: allocation counted nowhere */
 	HOTLINE_HEAP_FAILED,           /* the allocator returned NULL */
+	HOTLINE_HEAP_BYSTANDER_ALLOCS, /* allocation calls of untracked processes through shared probes */
+	HOTLINE_HEAP_BYSTANDER_FREES,  /* frees of untracked processes through shared probes */
+	HOTLINE_HEAP_DENIED,           /* calls of a process the caller may not profile (bpf/access.h) */
 	HOTLINE_HEAP_STAT_COUNT
 };
 

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -116,6 +117,7 @@ static int64_t sample_mean = 512 * 1024;
 static uintptr_t self_lo, self_hi; /* this library's code: frames to skip */
 static atomic_ulong dropped_pending;
 static pid_t my_pid; /* refreshed in a forked child (pthread_atfork): no getpid per message */
+static int restricted; /* hotline's rule without CAP_SYS_PTRACE: only dumpable processes */
 
 static void channel_send(const struct hotline_heap_msg* m, size_t len) {
   for (;;) {
@@ -129,6 +131,7 @@ static void channel_send(const struct hotline_heap_msg* m, size_t len) {
 }
 
 static void send_simple(uint32_t kind, uintptr_t ptr, uint64_t size) {
+  if (kind != HOTLINE_HEAP_HELLO && !atomic_load_explicit(&sampling, memory_order_relaxed)) return;
   struct hotline_heap_msg m;
   m.kind = kind;
   m.pid = (uint32_t)my_pid;
@@ -270,6 +273,13 @@ static __attribute__((noinline)) int decide_slow(size_t size) {
     tl_countdown = INT64_MAX / 4; /* no channel (or no longer): the fast path only */
     return 0;
   }
+  /* A process that made itself non-dumpable (prctl, or a privileged program) is off limits
+   * to a hotline without CAP_SYS_PTRACE: it stops being sampled, for good. */
+  if (restricted && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) {
+    atomic_store(&sampling, 0);
+    tl_countdown = INT64_MAX / 4;
+    return 0;
+  }
   if (!tl_ready) {
     seed_thread();
     tl_countdown -= (int64_t)size;
@@ -367,6 +377,7 @@ static __attribute__((constructor)) void hotline_heap_init(void) {
   }
   channel_fd = (int)fd;
   if (mean > 0) sample_mean = mean;
+  restricted = env_number(HOTLINE_HEAP_ENV_RESTRICTED) == 1;
   {
     /* Chunk marking relies on glibc's chunk header: only when malloc is glibc's own. */
     Dl_info info;

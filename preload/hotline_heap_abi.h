@@ -13,6 +13,8 @@
 #define HOTLINE_HEAP_ENV_FD "HOTLINE_HEAP_FD"               /* the socket's descriptor number */
 #define HOTLINE_HEAP_ENV_PEER "HOTLINE_HEAP_PEER"           /* hotline's pid: who must own it */
 #define HOTLINE_HEAP_ENV_SAMPLE "HOTLINE_HEAP_SAMPLE_BYTES" /* mean bytes between samples */
+#define HOTLINE_HEAP_ENV_RESTRICTED "HOTLINE_HEAP_RESTRICTED" /* 1: hotline lacks CAP_SYS_PTRACE:
+                                                               * a non-dumpable process is not sampled */
 
 enum hotline_heap_kind {
   HOTLINE_HEAP_HELLO = 1,   /* a process started sampling: ptr = ABI version, size = mean */

@@ -21,6 +21,7 @@
 
 #include "cpu.skel.h"
 #include "skeletons.h"
+#include "collect/map_memory.h"
 #include "collect/percpu.h"
 #include "hotline_abi.h"
 #include "util/error.h"
@@ -147,6 +148,10 @@ CpuCollector::CpuCollector(const Options& options) : options_(options) {
     bpf_map__set_max_entries(skel_->maps.targets, options_.max_processes);
     for (bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1}) bpf_map__set_max_entries(m, options_.stack_entries);
     for (bpf_map* m : {skel_->maps.counts0, skel_->maps.counts1}) bpf_map__set_max_entries(m, options_.count_entries);
+    skel_->rodata->hotline_restricted = options_.access.restricted ? 1 : 0;
+    skel_->rodata->hotline_uid = options_.access.uid;
+    skel_->rodata->hotline_gid = options_.access.gid;
+    skel_->rodata->hotline_caps = options_.access.permitted_caps;
     const int err = skeleton::load_cpu(skel_);
     if (err == 0) break;
     skeleton::destroy_cpu(skel_);
@@ -180,11 +185,14 @@ bool CpuCollector::halve_maps() {
 }
 
 std::uint64_t CpuCollector::estimated_map_bytes() const {
-  const std::uint64_t stack = sizeof(std::uint32_t) + HOTLINE_MAX_STACK_DEPTH * sizeof(std::uint64_t);
-  const std::uint64_t count = sizeof(hotline_cpu_key) + sizeof(std::uint64_t);
-  return 2 * (stack * options_.stack_entries + count * options_.count_entries) +
-         (sizeof(std::uint32_t) + 1) * options_.max_processes;
+  using namespace map_memory;
+  return 2 * (stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, options_.stack_entries) +
+              hash(sizeof(hotline_cpu_key), sizeof(std::uint64_t), options_.count_entries)) +
+         hash(sizeof(std::uint32_t), 1, options_.max_processes) + percpu_array(8, HOTLINE_STAT_COUNT) +
+         ringbuf(256 * 1024) + array(8, 1) + array(32, 1);  // .bss (slot), .rodata (access rule)
 }
+
+int CpuCollector::targets_fd() const { return bpf_map__fd(skel_->maps.targets); }
 
 CpuCollector::~CpuCollector() {
   for (bpf_link* link : links_) bpf_link__destroy(link);
@@ -199,6 +207,11 @@ void CpuCollector::add_target(pid_t pid) {
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.targets), &key, &one, BPF_ANY) != 0) {
     throw bpf_error(fmt::format("cannot track process {}", pid), errno);
   }
+}
+
+void CpuCollector::remove_target(pid_t pid) {
+  std::uint32_t key = static_cast<std::uint32_t>(pid);
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.targets), &key);
 }
 
 void CpuCollector::attach() {
@@ -310,6 +323,7 @@ CpuStats CpuCollector::stats() const {
   s.counts_full = sum(HOTLINE_STAT_COUNTS_FULL);
   s.events_lost = sum(HOTLINE_STAT_EVENTS_LOST);
   s.targets_full = sum(HOTLINE_STAT_TARGETS_FULL);
+  s.denied = sum(HOTLINE_STAT_DENIED);
   s.truncated = truncated_;
   return s;
 }
@@ -317,9 +331,9 @@ CpuStats CpuCollector::stats() const {
 std::uint64_t CpuCollector::map_bytes() const {
   std::uint64_t total = 0;
   for (const bpf_map* m : {skel_->maps.targets, skel_->maps.stacks0, skel_->maps.stacks1, skel_->maps.counts0,
-                           skel_->maps.counts1, skel_->maps.cpu_stats, skel_->maps.proc_events}) {
-    std::uint64_t entry = bpf_map__key_size(m) + bpf_map__value_size(m);
-    total += entry * bpf_map__max_entries(m);
+                           skel_->maps.counts1, skel_->maps.cpu_stats, skel_->maps.proc_events, skel_->maps.bss,
+                           skel_->maps.rodata}) {
+    total += map_memory::locked(bpf_map__fd(m));
   }
   return total;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collect/cpu_source.h"
+#include "collect/bpf_access.h"
 #include "util/fd.h"
 
 struct cpu_bpf;
@@ -30,6 +31,7 @@ class CpuCollector final : public CpuSource {
     // Budget for all maps together; sizes are halved (down to a floor) to fit it, and again
     // whenever the kernel refuses them for lack of memory.
     std::uint64_t max_map_bytes = ~0ull;
+    BpfAccessRule access;  // who may be sampled (bpf/access.h)
   };
 
   // Loads the BPF object (CO-RE against the running kernel's BTF). Throws Error.
@@ -42,6 +44,7 @@ class CpuCollector final : public CpuSource {
 
   // Starts tracking a process (and, from then on, the processes it forks).
   void add_target(pid_t pid) override;
+  void remove_target(pid_t pid) override;
   // Attaches the process-tracking programs and the per-CPU perf events.
   void attach() override;
 
@@ -51,8 +54,12 @@ class CpuCollector final : public CpuSource {
   std::vector<CpuSample> drain() override;
   CpuStats stats() const override;
   int cpu_count() const override { return static_cast<int>(perf_fds_.size()); }
-  // Bytes of kernel memory the maps may pin at most (their max_entries times entry sizes).
+  // What the maps lock, as the kernel reports it (fdinfo memlock).
   std::uint64_t map_bytes() const override;
+  // The same, computed from the sizes before the maps are created.
+  std::uint64_t estimated_map_bytes() const;
+  // The map of tracked processes, which the heap collector shares.
+  int targets_fd() const;
   // How many times the stack and count maps were halved to fit (0: as requested).
   int map_halvings() const { return halvings_; }
   const Options& options() const { return options_; }
@@ -68,7 +75,6 @@ class CpuCollector final : public CpuSource {
   int halvings_ = 0;
 
   bool halve_maps();
-  std::uint64_t estimated_map_bytes() const;
 };
 
 }  // namespace hotline

@@ -28,10 +28,12 @@ struct CpuStats {
   std::uint64_t events_lost = 0;
   std::uint64_t targets_full = 0;
   std::uint64_t truncated = 0;  // counted in user space while draining
+  std::uint64_t denied = 0;     // samples of processes the caller may not profile, dropped
 };
 
 struct ProcEvent {
-  enum Kind { fork = 1, exec = 2, exit = 3 } kind;
+  // denied: a tracked process executed a program the caller may not profile (no longer tracked)
+  enum Kind { fork = 1, exec = 2, exit = 3, denied = 4 } kind;
   pid_t pid = 0;
   pid_t parent = 0;
   std::string comm;
@@ -42,6 +44,8 @@ class CpuSource {
   virtual ~CpuSource() = default;
   // Starts tracking a process (and, from then on, the processes it forks).
   virtual void add_target(pid_t pid) = 0;
+  // Stops sampling a process (and what it forks from now on): it may no longer be profiled.
+  virtual void remove_target(pid_t pid) = 0;
   // Starts sampling.
   virtual void attach() = 0;
   // Waits up to `timeout_ms` for process events and hands each to `on_event`.
@@ -50,7 +54,7 @@ class CpuSource {
   virtual std::vector<CpuSample> drain() = 0;
   virtual CpuStats stats() const = 0;
   virtual int cpu_count() const = 0;
-  // Bytes of kernel memory the sampler may pin at most.
+  // Bytes of kernel memory the sampler locks.
   virtual std::uint64_t map_bytes() const = 0;
 };
 

@@ -1,16 +1,33 @@
 #pragma once
-// Heap, exact mode: uprobes on the allocator functions a target process has mapped (the
-// malloc family in libc or in a statically linked jemalloc / tcmalloc / mimalloc, and C++
-// operator new), live blocks and per-site totals kept in the kernel (bpf/heap.bpf.c).
-// Owns the BPF skeleton and every uprobe link (RAII, fd-based: nothing outlives hotline).
+// Heap, exact mode: uprobes on the allocator functions of the files tracked processes map
+// (the malloc family in libc or in a statically linked jemalloc / tcmalloc / mimalloc, and
+// C++ operator new), live blocks and per-site totals kept in the kernel (bpf/heap.bpf.c).
+//
+// Probes are per file, not per process: one set of probes for each file (by inode), shared
+// by every tracked process that maps it, the BPF programs keeping to the tracked processes
+// through the CPU sampler's `targets` map (shared by fd, followed across fork and exit in
+// the kernel). A caller without CAP_SYS_PTRACE gets one set per tracked process and file
+// instead, so that no other user's process is touched. On kernels with uprobe_multi links
+// (6.6+) a set is two links (entries, returns) whatever the number of functions; before,
+// one perf-event uprobe per function. Sets are released (in the background) when no
+// tracked process maps their file any more; their number is bounded.
+//
+// Owns the BPF skeleton and every link (RAII, fd-based: nothing outlives hotline).
 #include <sys/types.h>
 
 #include <cstdint>
+#include <future>
 #include <map>
+#include <memory>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include "collect/bpf_access.h"
+#include "collect/map_memory.h"
+#include "target/target_file.h"
+#include "util/fd.h"
 
 struct heap_bpf;
 struct bpf_link;
@@ -27,6 +44,8 @@ struct HeapDelta {
 struct HeapStats {
   std::uint64_t allocs = 0, frees = 0, untracked_frees = 0, dropped = 0, stacks_lost = 0, sites_full = 0,
                 failed = 0;
+  std::uint64_t bystander_allocs = 0, bystander_frees = 0;  // untracked processes' calls through shared probes
+  std::uint64_t denied = 0;                                 // calls of processes the caller may not profile
 };
 
 struct HeapProbe {
@@ -40,32 +59,91 @@ class HeapCollector {
     std::uint32_t live_entries = 1u << 20;
     std::uint32_t site_entries = 1u << 16;
     std::uint32_t stack_entries = 1u << 15;
+    int targets_fd = -1;  // the CPU sampler's tracked processes (required)
+    BpfAccessRule access;
+    bool per_process = false;  // one probe set per process and file (callers without CAP_SYS_PTRACE)
+    bool uprobe_multi = false;  // the kernel has uprobe_multi links (HostFacts::uprobe_multi)
+    std::size_t max_probe_sets = 64;
   };
+  // What the maps of `options` lock, before creating them (collect/map_memory.h).
+  static std::uint64_t estimated_map_bytes(const Options& options);
+
+  // Loads the programs and creates the maps. Throws MapsTooLarge when the kernel refuses the
+  // maps for lack of memory, Error otherwise.
   explicit HeapCollector(const Options& options);
   ~HeapCollector();
   HeapCollector(const HeapCollector&) = delete;
   HeapCollector& operator=(const HeapCollector&) = delete;
 
-  // Probes the allocator functions of `pid`'s mapped files, or of `files` (paths in the
-  // target's root) when given: a launched command is probed in its executable and libc
-  // before it execs, so its first allocation is seen. Files already probed for `pid` are
-  // skipped. Returns what was probed now. Throws Error when a probe cannot be attached.
-  std::vector<HeapProbe> attach(pid_t pid, const std::vector<std::string>& files = {});
-  // Removes every probe (the overhead guard); what was collected stays readable.
+  struct Probed {
+    std::vector<HeapProbe> added;  // functions probed by this call
+    bool covered = false;          // some file the process maps has probes (new or shared)
+  };
+  // Probes the allocator functions of the files `pid` maps, or of `files` (paths in its
+  // root) when given: a launched command is probed in its executable and libc before it
+  // execs, so its first allocation is seen. Files already probed are only counted as used
+  // by `pid`. Throws Error when a probe cannot be attached.
+  Probed probe(pid_t pid, const std::vector<std::string>& files = {});
+  // `pid` exited (or may no longer be profiled): probe sets no tracked process uses any
+  // more are released, its live blocks and sites are dropped at the next drain.
+  void forget(pid_t pid);
+  // Removes every probe (the overhead guard); what was collected stays readable. The links
+  // close in the background (each close waits for kernel grace periods).
   void detach();
 
-  // What one probed allocator call costs the target on this host, measured by probing a
+  // What one probed allocator call costs a process on this host, measured by probing a
   // function of hotline's own and calling it: {entry probe, return probe} in nanoseconds.
   std::pair<double, double> calibrate();
 
   // Changes per allocation site since the last drain.
   std::vector<HeapDelta> drain();
   HeapStats stats() const;
+  // What the maps lock, as the kernel reports it.
   std::uint64_t map_bytes() const;
+  std::size_t links() const;
+  // Files that were not probed because the bound on probe sets was reached.
+  std::uint64_t unprobed_files() const { return unprobed_files_; }
+  bool uses_multi_links() const { return multi_; }
+  bool shared_probes() const { return !options_.per_process; }
 
  private:
+  // One kernel attachment: a uprobe_multi link fd, or a libbpf perf-event link.
+  class Link {
+   public:
+    explicit Link(UniqueFd fd) : fd_(std::move(fd)) {}
+    explicit Link(bpf_link* link) : link_(link) {}
+    Link(Link&& other) noexcept;
+    Link& operator=(Link&& other) noexcept;
+    Link(const Link&) = delete;
+    Link& operator=(const Link&) = delete;
+    ~Link();
+
+   private:
+    UniqueFd fd_;
+    bpf_link* link_ = nullptr;
+  };
+  struct ProbeSet {
+    std::string path;  // as first seen
+    std::vector<Link> links;
+    std::set<pid_t> users;
+    std::vector<HeapProbe> probes;
+  };
+  using SetKey = std::tuple<dev_t, ino_t, pid_t>;  // file, and the process for per-process sets (0: shared)
+
+  std::vector<Link> attach_file(int fd, const std::string& path, pid_t scope, std::vector<HeapProbe>& probes);
+  void release(std::vector<Link> links);
+  void purge_dead();
+
+  Options options_;
   heap_bpf* skel_ = nullptr;
-  std::vector<bpf_link*> links_;
+  std::vector<Link> thread_exit_;  // the tp_btf program that cleans pending_calls
+  bool multi_ = false;
+  std::map<SetKey, ProbeSet> sets_;
+  std::set<std::pair<dev_t, ino_t>> no_allocator_;  // looked at: defines none
+  std::set<pid_t> dead_;                            // forgotten since the last drain
+  std::vector<std::future<void>> closing_;
+  std::uint64_t unprobed_files_ = 0;
+  HeapStats calibration_;  // what the calibration itself counted, subtracted from stats()
   struct Site {
     std::uint32_t pid;
     std::int32_t stack;
@@ -76,7 +154,6 @@ class HeapCollector {
     std::uint64_t alloc_bytes = 0, alloc_count = 0, free_bytes = 0, free_count = 0;
   };
   std::map<Site, Totals> previous_;
-  std::set<std::tuple<pid_t, std::uint64_t, std::uint64_t>> probed_files_;  // pid, device, inode
 };
 
 }  // namespace hotline

@@ -44,7 +44,8 @@ UniqueFd sealed_library() {
 
 }  // namespace
 
-HeapSampler::HeapSampler(std::uint64_t mean_bytes) : mean_(mean_bytes), library_(sealed_library()) {
+HeapSampler::HeapSampler(std::uint64_t mean_bytes, bool restricted)
+    : mean_(mean_bytes), restricted_(restricted), library_(sealed_library()) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     throw Error(ExitCode::general, errno_text("heap sampler: cannot create its socket pair", errno));
@@ -82,7 +83,7 @@ std::vector<std::string> HeapSampler::environment(const std::vector<std::string>
     if (kv.starts_with("LD_PRELOAD=")) {
       if (kv.size() > 11) preload += ":" + kv.substr(11);
     } else if (!kv.starts_with(HOTLINE_HEAP_ENV_FD "=") && !kv.starts_with(HOTLINE_HEAP_ENV_PEER "=") &&
-               !kv.starts_with(HOTLINE_HEAP_ENV_SAMPLE "=")) {
+               !kv.starts_with(HOTLINE_HEAP_ENV_SAMPLE "=") && !kv.starts_with(HOTLINE_HEAP_ENV_RESTRICTED "=")) {
       env.push_back(kv);
     }
   }
@@ -90,6 +91,7 @@ std::vector<std::string> HeapSampler::environment(const std::vector<std::string>
   env.push_back(fmt::format("{}={}", HOTLINE_HEAP_ENV_FD, theirs_.get()));
   env.push_back(fmt::format("{}={}", HOTLINE_HEAP_ENV_PEER, ::getpid()));
   env.push_back(fmt::format("{}={}", HOTLINE_HEAP_ENV_SAMPLE, mean_));
+  if (restricted_) env.push_back(fmt::format("{}=1", HOTLINE_HEAP_ENV_RESTRICTED));
   return env;
 }
 

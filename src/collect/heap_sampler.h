@@ -32,7 +32,9 @@ struct SampledHeapStats {
 
 class HeapSampler {
  public:
-  explicit HeapSampler(std::uint64_t mean_bytes);
+  // `restricted`: hotline lacks CAP_SYS_PTRACE, so a process that is not dumpable is not
+  // sampled (the library checks before each sample).
+  HeapSampler(std::uint64_t mean_bytes, bool restricted);
   ~HeapSampler();
   HeapSampler(const HeapSampler&) = delete;
   HeapSampler& operator=(const HeapSampler&) = delete;
@@ -56,6 +58,7 @@ class HeapSampler {
   void handle(const void* data, std::size_t len);
 
   std::uint64_t mean_;
+  bool restricted_ = false;
   UniqueFd library_;   // sealed memfd holding libhotline_heap.so
   UniqueFd ours_;      // hotline's end of the socket pair
   UniqueFd theirs_;    // the command's end, until it is started

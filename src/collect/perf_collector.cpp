@@ -146,6 +146,8 @@ void PerfCollector::add_target(pid_t pid) {
   }
 }
 
+void PerfCollector::remove_target(pid_t pid) { removed_.insert(pid); }
+
 void PerfCollector::poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) {
   std::vector<pollfd> fds;
   for (const Buffer& b : buffers_) {
@@ -250,6 +252,7 @@ void PerfCollector::handle_record(const char* record, std::size_t size) {
       Key key;
       key.pid = static_cast<pid_t>(load<std::uint32_t>(body));
       key.tid = static_cast<pid_t>(load<std::uint32_t>(body + 4));
+      if (removed_.contains(key.pid)) return;
       const std::uint64_t nr = load<std::uint64_t>(body + 8);
       if (nr > (body_size - 16) / 8) return;
       enum { none, kernel, user } context = none;
@@ -274,7 +277,10 @@ void PerfCollector::handle_record(const char* record, std::size_t size) {
       const auto pid = static_cast<pid_t>(load<std::uint32_t>(body));
       const auto ppid = static_cast<pid_t>(load<std::uint32_t>(body + 4));
       const auto tid = static_cast<pid_t>(load<std::uint32_t>(body + 8));
-      if (pid == tid && pid != ppid) pending_.push_back({ProcEvent::fork, pid, ppid, comm_of(ppid, ppid)});
+      if (pid == tid && pid != ppid && removed_.contains(ppid)) removed_.insert(pid);
+      if (pid == tid && pid != ppid && !removed_.contains(pid)) {
+        pending_.push_back({ProcEvent::fork, pid, ppid, comm_of(ppid, ppid)});
+      }
       return;
     }
     case PERF_RECORD_COMM: {

@@ -37,6 +37,9 @@ class PerfCollector final : public CpuSource {
 
   // Opens the events on every thread of `pid`. Throws Error (exit 4 when refused).
   void add_target(pid_t pid) override;
+  // Its events stay (perf events cannot be taken off another process's children), its
+  // samples and its children's are dropped from now on.
+  void remove_target(pid_t pid) override;
   void attach() override {}
   void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) override;
   std::vector<CpuSample> drain() override;
@@ -69,6 +72,7 @@ class PerfCollector final : public CpuSource {
   std::vector<UniqueFd> fds_;
   std::vector<Buffer> buffers_;
   std::set<pid_t> covered_;  // threads with events of their own
+  std::set<pid_t> removed_;  // processes no longer sampled
   std::map<Key, std::uint64_t> counts_;
   std::map<pid_t, std::string> comms_;  // by tid
   std::vector<pid_t> exited_;  // threads whose names go at the next drain

@@ -1,5 +1,6 @@
 #include "preflight/preflight.h"
 
+#include <bpf/btf.h>
 #include <linux/perf_event.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "preflight/access.h"
 #include "target/proc.h"
 #include "util/error.h"
 #include "util/fd.h"
@@ -50,6 +52,32 @@ bool perf_cpu_clock_available() {
 }
 
 std::string yes_no(bool v) { return v ? "yes" : "no"; }
+
+bool kernel_has_uprobe_multi() {
+  // Test hook (can only make hotline stricter): behave as on a kernel before 6.6.
+  if (const char* hook = std::getenv("HOTLINE_TEST_NO_UPROBE_MULTI"); hook != nullptr && *hook == '1') return false;
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return false;
+  const bool found = btf__find_by_name_kind(vmlinux, "bpf_uprobe_multi_link_attach", BTF_KIND_FUNC) >= 0;
+  btf__free(vmlinux);
+  return found;
+}
+
+// Asks the kernel without placing any probe: a uprobe perf event on "/" is refused for the
+// capability first (EACCES, EPERM) and only then for not being a regular file (EINVAL).
+bool perf_uprobes_allowed() {
+  auto type = read_int("/sys/bus/event_source/devices/uprobe/type");
+  if (!type) return false;
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = static_cast<std::uint32_t>(*type);
+  static const char root[] = "/";
+  attr.config1 = reinterpret_cast<std::uintptr_t>(root);  // uprobe_path
+  attr.config2 = 0;                                       // probe_offset
+  UniqueFd fd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, ::getpid(), -1, -1, PERF_FLAG_FD_CLOEXEC)));
+  if (fd) return true;
+  return errno != EACCES && errno != EPERM;
+}
 
 }  // namespace
 
@@ -90,6 +118,8 @@ HostFacts gather_host_facts() {
   f.btf = exists(f.btf_path);
   f.perf_software_events = perf_cpu_clock_available();
   f.uprobes = exists("/sys/bus/event_source/devices/uprobe");
+  f.uprobe_multi = kernel_has_uprobe_multi();
+  f.perf_uprobes_allowed = f.uprobes && perf_uprobes_allowed();
   f.kprobes = exists("/sys/bus/event_source/devices/kprobe");
   f.in_container = exists("/.dockerenv") || exists("/run/.containerenv");
   if (auto cgroup = read_text_file("/proc/1/cgroup", 1 << 16)) {
@@ -160,8 +190,16 @@ std::vector<Check> evaluate(const HostFacts& f) {
       "BPF map memory (kernels before 5.11 charge it to RLIMIT_MEMLOCK)", "");
   add("perf software events", f.perf_software_events ? CheckStatus::ok : CheckStatus::missing,
       yes_no(f.perf_software_events), "CPU sampling (cpu-clock)", "check perf_event_paranoid and CAP_PERFMON");
-  add("uprobes", f.uprobes ? CheckStatus::ok : CheckStatus::degraded, yes_no(f.uprobes),
-      "heap tracking of running processes (later)", "use a kernel with CONFIG_UPROBE_EVENTS=y");
+  const auto heap = heap_exact_unavailable(f, can_use_bpf_sampler(f) ? CpuBackend::bpf : CpuBackend::perf);
+  add("uprobes (heap exact mode)", heap ? CheckStatus::degraded : CheckStatus::ok,
+      heap ? "unavailable: " + *heap
+           : f.uprobe_multi ? "uprobe_multi links" : "perf_event uprobes",
+      "heap profiles of running processes (--heap=exact, the default for --pid)",
+      !f.uprobes ? "use a kernel with CONFIG_UPROBE_EVENTS=y"
+                 : !can_use_bpf_sampler(f) ? fmt::format("grant CAP_BPF and CAP_PERFMON: {}", kSetcap)
+                                           : "grant CAP_SYS_ADMIN for uprobes (setcap cap_perfmon,cap_bpf,cap_sys_admin+ep "
+                                             "$(command -v hotline)), or use a kernel with uprobe_multi links (6.6+); "
+                                             "launched commands keep heap sampled mode either way");
   add("kprobes", CheckStatus::ok, yes_no(f.kprobes), "nothing: hotline does not use kprobes", "");
   add("container", f.in_initial_pid_namespace ? CheckStatus::ok : CheckStatus::degraded,
       fmt::format("{}{}", f.in_container ? "inside a container" : "host",
@@ -306,29 +344,39 @@ BackendChoice choose_cpu_backend(const HostFacts& f, const std::string& requeste
 
 void require_recording_possible(const HostFacts& f) { choose_cpu_backend(f, "auto"); }
 
-void require_may_profile(const HostFacts& f, pid_t pid) {
-  if (f.root || f.has(Capability::sys_ptrace)) return;
-  const uid_t me = ::getuid();
-  bool same_user = false;
-  if (auto uids = read_status_field(pid, "Uid")) {
-    std::istringstream in(*uids);
-    uid_t real = 0, effective = 0, saved = 0;
-    same_user = static_cast<bool>(in >> real >> effective >> saved) && real == me && effective == me && saved == me;
+std::optional<std::string> heap_exact_unavailable(const HostFacts& f, CpuBackend backend) {
+  if (!f.uprobes) return "this kernel has no uprobes (CONFIG_UPROBE_EVENTS)";
+  if (backend != CpuBackend::bpf) return "it needs the BPF sampler (CAP_BPF and CAP_PERFMON)";
+  if (!f.uprobe_multi && !f.perf_uprobes_allowed) {
+    return "uprobes need CAP_SYS_ADMIN on this kernel, which has no uprobe_multi links (Linux 6.6+, enough with "
+           "CAP_BPF and CAP_PERFMON)";
   }
-  // The kernel gives /proc/PID to root when the process is not dumpable (setuid programs,
-  // prctl(PR_SET_DUMPABLE, 0)): such a process is off limits without CAP_SYS_PTRACE.
-  struct stat st {};
-  const bool dumpable = ::stat(fmt::format("/proc/{}", pid).c_str(), &st) == 0 && st.st_uid == me;
-  if (!same_user || !dumpable) {
+  return std::nullopt;
+}
+
+void require_may_profile(const HostFacts& f, pid_t pid) {
+  const Caller caller = current_caller(f);
+  if (auto why = profiling_refusal(caller, pid)) {
     throw Error(ExitCode::permission,
-                fmt::format("process {} {}; without CAP_SYS_PTRACE hotline profiles only your own processes", pid,
-                            same_user ? "is not dumpable" : "belongs to another user"),
+                fmt::format("process {} {}; without CAP_SYS_PTRACE hotline profiles only processes you could debug "
+                            "(your own, dumpable, not elevated)",
+                            pid, *why),
                 fmt::format("run as root, or grant the capability: {}", kSetcap));
   }
-  if (f.yama_ptrace_scope && *f.yama_ptrace_scope >= 2) {
+  if (!caller.unrestricted && f.yama_ptrace_scope && *f.yama_ptrace_scope >= 2) {
     throw Error(ExitCode::permission,
                 fmt::format("Yama ptrace_scope is {}: attaching to processes needs CAP_SYS_PTRACE", *f.yama_ptrace_scope),
                 fmt::format("grant the capability: {}", kSetcap));
+  }
+}
+
+void require_may_launch(const HostFacts& f, const std::string& path) {
+  if (auto why = launch_refusal(current_caller(f), path)) {
+    throw Error(ExitCode::permission,
+                fmt::format("{} {}; without CAP_SYS_PTRACE hotline profiles only processes you could debug, and the "
+                            "kernel gives no one else the running program",
+                            path, *why),
+                fmt::format("run as root, or grant the capability: {}", kSetcap));
   }
 }
 

@@ -39,6 +39,8 @@ struct HostFacts {
   std::string btf_path;
   bool perf_software_events = false;  // a cpu-clock perf event could be opened
   bool uprobes = false;
+  bool uprobe_multi = false;         // BPF uprobe_multi links (Linux 6.6+): CAP_BPF and CAP_PERFMON suffice
+  bool perf_uprobes_allowed = false;  // this caller may open uprobe perf events (CAP_SYS_ADMIN on 6.16+)
   bool kprobes = false;
   bool in_container = false;
   bool in_initial_pid_namespace = true;
@@ -80,13 +82,19 @@ bool can_use_perf_sampler(const HostFacts& facts);
 // the perf fallback, except without BTF (refused: the remedy names --cpu-backend=perf).
 BackendChoice choose_cpu_backend(const HostFacts& facts, const std::string& requested);
 
+// Why heap exact mode (uprobes on the allocator) cannot work here with `backend`, naming
+// what is missing; nullopt when it can.
+std::optional<std::string> heap_exact_unavailable(const HostFacts& facts, CpuBackend backend);
+
 // Throws Error(permission) with the remedy when `record` cannot work at all here.
 void require_recording_possible(const HostFacts& facts);
 
-// Throws Error(permission) when the caller may not profile `pid`: without root or
-// CAP_SYS_PTRACE only processes of the caller's own uid that are dumpable (the kernel's own
-// ptrace rule, short of Yama).
+// Throws Error(permission) when the caller may not profile `pid`: without CAP_SYS_PTRACE
+// only processes it could ptrace (preflight/access.h), and none at Yama ptrace_scope >= 2.
 void require_may_profile(const HostFacts& facts, pid_t pid);
+// The same for a command about to be launched: refused when executing it would give it
+// privileges the caller lacks (setuid, setgid, file capabilities).
+void require_may_launch(const HostFacts& facts, const std::string& path);
 
 const char* to_string(CheckStatus status);
 

@@ -19,6 +19,8 @@
 #include "collect/perf_collector.h"
 #include "collect/heap_collector.h"
 #include "collect/heap_sampler.h"
+#include "collect/map_memory.h"
+#include "preflight/access.h"
 #include "preflight/preflight.h"
 #include "preflight/sensitive.h"
 #include "store/writer.h"
@@ -113,12 +115,6 @@ std::string create_output(const RecordOptions& options, const std::string& comm,
               "choose a name with -o");
 }
 
-std::uint64_t physical_memory_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return ~0ull;
-  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
-}
-
 // A target in another PID namespace (a container) is profiled by its host pid; say how the
 // two relate, since the container's own tools show the other number.
 void warn_if_other_pid_namespace(pid_t pid) {
@@ -161,10 +157,15 @@ class Session {
   std::int64_t push_address(std::int64_t parent, const ResolvedAddress& resolved);
   std::int64_t push_synthetic(std::int64_t parent, const std::string& name);
   void write_stats();
-  void load_heap();  // the BPF side and the probe-cost calibration, before any target runs
+  // The BPF side and the probe-cost calibration, before any target runs; false (heap off,
+  // announced) when its maps do not fit the memory left.
+  bool load_heap(const CpuCollector& cpu);
   void start_heap(pid_t pid, const std::vector<std::string>& files = {});
   void follow_heap(pid_t pid);
+  void forget(pid_t pid);
+  void stop_profiling(pid_t pid, const std::string& why);
   void check_heap_overhead();
+  bool may_profile(pid_t pid);
   std::int64_t heap_stack_for(const HeapDelta& delta);
   void final_report(const CpuStats& stats, const std::string& status_note);
   void warn_refusals();
@@ -173,15 +174,25 @@ class Session {
   Clock::time_point start_;
   std::unique_ptr<RecordingWriter> writer_;
   std::unique_ptr<CpuSource> collector_;
+  CpuCollector* bpf_ = nullptr;  // collector_, when it is the BPF sampler
   std::unique_ptr<HeapCollector> heap_;
   std::unique_ptr<HeapSampler> sampler_;
   std::string heap_mode_ = "off";  // exact | sampled | detached | off, as recorded
   std::pair<double, double> probe_cost_ns_{0, 0};
   std::optional<Clock::time_point> heap_guard_at_;
-  std::vector<pid_t> heap_pids_;
+  Clock::time_point heap_checked_at_;
   double heap_cpu_start_ = 0;
   HeapStats heap_stats_start_;
   bool heap_attached_ = false;
+  bool heap_unprobed_warned_ = false;
+  Caller caller_;
+  BpfAccessRule access_;
+  std::map<pid_t, bool> allowed_;  // restricted callers: the rule per process, this checkpoint
+  std::set<pid_t> denied_at_exec_;
+  int stopped_profiling_ = 0;
+  std::uint64_t denied_samples_ = 0;
+  std::uint64_t map_budget_ = 0;
+  bool uprobe_multi_ = false;
   std::string heap_probe_list_;
   std::set<std::string> heap_probe_names_;
   int heap_checks_ = 0;
@@ -208,15 +219,39 @@ void Session::track(pid_t pid, std::optional<pid_t> parent, const std::string& c
   pending_processes_.push_back({pid, parent, comm, exe, now_ms()});
 }
 
+void Session::forget(pid_t pid) {
+  alive_.erase(pid);
+  pending_exits_.emplace_back(pid, now_ms());
+  if (heap_) heap_->forget(pid);
+}
+
+// A process that still runs but may no longer be profiled: no exit time, said once.
+void Session::stop_profiling(pid_t pid, const std::string& why) {
+  warn(fmt::format("process {} {}: it is no longer sampled", pid, why));
+  alive_.erase(pid);
+  collector_->remove_target(pid);
+  if (heap_) heap_->forget(pid);
+  ++stopped_profiling_;
+}
+
 void Session::on_event(const ProcEvent& event) {
   switch (event.kind) {
     case ProcEvent::fork:
       symbolizer_.reset_process(event.pid);  // a recycled pid's old mappings are not its own
       track(event.pid, event.parent, event.comm);
-      // Uprobes filter by address space: a child needs its own (same files as its parent).
+      // The kernel tracks the child already; its files count as in use (shared probes), or
+      // it gets probes of its own (per-process probes).
       if (heap_attached_ && heap_mode_ == "exact") follow_heap(event.pid);
       break;
     case ProcEvent::exec: {
+      // The perf_event sampler's events are removed by the kernel when the new program is
+      // privileged; the BPF sampler reports `denied` itself. Either way it is said here.
+      if (!caller_.unrestricted) {
+        if (auto why = profiling_refusal(caller_, event.pid)) {
+          on_event({ProcEvent::denied, event.pid, 0, event.comm});
+          break;
+        }
+      }
       // The loader maps shared libraries after exec: look again shortly after.
       track(event.pid, read_ppid(event.pid), event.comm);
       auto now = Clock::now();
@@ -225,10 +260,30 @@ void Session::on_event(const ProcEvent& event) {
       break;
     }
     case ProcEvent::exit:
-      alive_.erase(event.pid);
-      pending_exits_.emplace_back(event.pid, now_ms());
+      forget(event.pid);
+      break;
+    case ProcEvent::denied:
+      if (!alive_.contains(event.pid)) break;
+      denied_at_exec_.insert(event.pid);
+      stop_profiling(event.pid,
+                     fmt::format("executed {}, a program you may not profile without CAP_SYS_PTRACE ({})",
+                                 read_exe(event.pid).value_or(event.comm),
+                                 profiling_refusal(caller_, event.pid)
+                                     .value_or("setuid, setgid, file capabilities or not dumpable")));
       break;
   }
+}
+
+// Restricted callers with the perf_event sampler: whether `pid`'s samples of this
+// checkpoint may be kept (it may have made itself non-dumpable since it was checked), once
+// per process and checkpoint. The BPF sampler checks every sample in the kernel; and the
+// kernel itself ends perf events at an exec that makes a process privileged, so samples of a
+// process denied at exec are from before it.
+bool Session::may_profile(pid_t pid) {
+  if (caller_.unrestricted || bpf_ != nullptr || denied_at_exec_.contains(pid)) return true;
+  auto [it, inserted] = allowed_.try_emplace(pid, true);
+  if (inserted) it->second = !profiling_refusal(caller_, pid).has_value();
+  return it->second;
 }
 
 std::int64_t Session::push_address(std::int64_t parent, const ResolvedAddress& resolved) {
@@ -279,19 +334,71 @@ std::int64_t Session::heap_stack_for(const HeapDelta& d) {
   return node;
 }
 
-void Session::load_heap() {
-  if (!heap_) {
-    HeapCollector::Options hopts;
-    auto scale = [&](std::uint32_t n) {
-      return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 1024.0, 64.0 * 1024 * 1024));
-    };
-    hopts.live_entries = scale(hopts.live_entries);
-    hopts.site_entries = scale(hopts.site_entries);
-    hopts.stack_entries = scale(hopts.stack_entries);
-    heap_ = std::make_unique<HeapCollector>(hopts);
-    probe_cost_ns_ = heap_->calibrate();
-    writer_->set_meta("heap_probe_cost_ns", fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second));
+bool Session::load_heap(const CpuCollector& cpu) {
+  HeapCollector::Options hopts;
+  auto scale = [&](std::uint32_t n) {
+    return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 1024.0, 64.0 * 1024 * 1024));
+  };
+  hopts.live_entries = scale(hopts.live_entries);
+  hopts.site_entries = scale(hopts.site_entries);
+  hopts.stack_entries = scale(hopts.stack_entries);
+  hopts.targets_fd = cpu.targets_fd();
+  hopts.access = access_;
+  hopts.per_process = access_.restricted;
+  hopts.uprobe_multi = uprobe_multi_;
+  // One budget for every map: what the CPU sampler's maps left. Halved to fit it, and again
+  // when the kernel refuses them for lack of memory; below the floor, no heap profile.
+  const std::uint64_t used = cpu.map_bytes();
+  const std::uint64_t left = map_budget_ > used ? map_budget_ - used : 0;
+  int halvings = 0;
+  auto halve = [&] {
+    if (hopts.live_entries / 2 < 1024 || hopts.site_entries / 2 < 1024 || hopts.stack_entries / 2 < 1024) return false;
+    hopts.live_entries /= 2;
+    hopts.site_entries /= 2;
+    hopts.stack_entries /= 2;
+    ++halvings;
+    return true;
+  };
+  while (HeapCollector::estimated_map_bytes(hopts) > left && halve()) {
   }
+  auto give_up = [&](const std::string& why) {
+    const std::string what = fmt::format("no heap profile: {}", why);
+    if (options_.heap == "exact") {
+      throw Error(ExitCode::general, what,
+                  "raise the memory cgroup limit (memory.max) or RLIMIT_MEMLOCK, lower --map-scale, or record CPU "
+                  "only with --heap=off");
+    }
+    warn(what + "; CPU only (raise the memory limit, or pass --heap=off to say so)");
+    writer_->set_meta("heap_decision", "off: " + why);
+    return false;
+  };
+  if (HeapCollector::estimated_map_bytes(hopts) > left) {
+    return give_up(fmt::format("its BPF maps need {:.1f} MiB even at their smallest, and {:.1f} MiB of the budget "
+                               "(1/8 of memory) are left",
+                               static_cast<double>(HeapCollector::estimated_map_bytes(hopts)) / (1 << 20),
+                               static_cast<double>(left) / (1 << 20)));
+  }
+  while (true) {
+    try {
+      heap_ = std::make_unique<HeapCollector>(hopts);
+      break;
+    } catch (const MapsTooLarge& e) {
+      if (!halve()) return give_up(fmt::format("the kernel refuses its BPF maps for lack of memory even at {} live "
+                                               "blocks ({}; a memory cgroup limit?)",
+                                               hopts.live_entries, e.what()));
+    }
+  }
+  writer_->set_meta("heap_map_halvings", std::to_string(halvings));
+  if (halvings > 0) {
+    warn(fmt::format("heap BPF maps reduced to 1/{} of the requested size ({} live blocks, {:.1f} MiB) to fit the "
+                     "memory available: more allocations may go untracked",
+                     1 << halvings, hopts.live_entries, static_cast<double>(heap_->map_bytes()) / (1 << 20)));
+  }
+  probe_cost_ns_ = heap_->calibrate();
+  writer_->set_meta("heap_probe_cost_ns", fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second));
+  writer_->set_meta("heap_probe_links", heap_->uses_multi_links() ? "uprobe_multi" : "perf_event");
+  writer_->set_meta("heap_probe_scope", heap_->shared_probes() ? "shared" : "per-process");
+  return true;
 }
 
 // Heap probes for a process that appeared (fork) or changed (exec) while recording; it may
@@ -305,59 +412,81 @@ void Session::follow_heap(pid_t pid) {
 }
 
 void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
-  load_heap();
-  std::vector<HeapProbe> probes = heap_->attach(pid, files);
-  if (probes.empty() && (!files.empty() || heap_attached_)) return;  // nothing new
-  if (probes.empty()) {
+  const HeapCollector::Probed probed = heap_->probe(pid, files);
+  if (heap_->unprobed_files() > 0 && !heap_unprobed_warned_) {
+    heap_unprobed_warned_ = true;
+    warn(fmt::format("heap: the limit of {} probed files was reached: allocators in further files are not tracked "
+                     "(counted in meta heap_unprobed_files)",
+                     HeapCollector::Options{}.max_probe_sets));
+  }
+  if (!probed.covered && (!files.empty() || heap_attached_)) return;  // nothing new
+  if (!probed.covered) {
     warn(fmt::format("heap: process {} {}: no heap data", pid,
                      process_alive(pid) ? "maps no allocator hotline knows (malloc family, operator new)"
                                         : "exited before its allocator could be probed"));
     return;
   }
-  heap_attached_ = true;
   std::string list;
-  for (const auto& p : probes) {
+  for (const auto& p : probed.added) {
     auto slash = p.module.rfind('/');
     std::string name = fmt::format("{}@{}", p.function, p.module.substr(slash + 1));
     list += (list.empty() ? "" : ",") + name;
-    // The same function in a child's copy of the same file is listed once.
+    // The same function in another copy of the same file is listed once.
     if (heap_probe_names_.insert(name).second) heap_probe_list_ += (heap_probe_list_.empty() ? "" : ",") + name;
   }
-  writer_->set_meta("heap_probes", heap_probe_list_);
-  if (std::find(heap_pids_.begin(), heap_pids_.end(), pid) != heap_pids_.end()) return;
+  if (!probed.added.empty()) writer_->set_meta("heap_probes", heap_probe_list_);
+  if (heap_attached_) return;
+  heap_attached_ = true;
   writer_->set_meta("heap_mode", "exact");
   if (options_.verbose) info(fmt::format("heap: probing {}", list));
-  heap_pids_.push_back(pid);
   heap_cpu_start_ = 0;
-  for (pid_t p : heap_pids_) heap_cpu_start_ += read_cpu_seconds(p).value_or(0);
+  for (pid_t p : alive_) heap_cpu_start_ += read_cpu_seconds(p).value_or(0);
+  if (!alive_.contains(pid)) heap_cpu_start_ += read_cpu_seconds(pid).value_or(0);
   heap_stats_start_ = heap_->stats();
-  heap_guard_at_ = Clock::now() + std::chrono::seconds(1);
+  // The first look comes early: shared probes make other processes pay too, and the first
+  // quarter second tells.
+  heap_checked_at_ = Clock::now();
+  heap_guard_at_ = heap_checked_at_ + milliseconds(250);
 }
 
 // A uprobe costs microseconds per call: every second under the probes (the first one
-// included), project the target's slowdown from its allocation rate and the probe cost
-// measured on this host, and give up the heap (not the CPU profile) above --max-overhead.
+// included), project the targets' slowdown from their allocation rate and the probe cost
+// measured on this host, and the CPU time other processes lose to the shared probes (their
+// calls trap too), and give up the heap (not the CPU profile) when either is above
+// --max-overhead.
 void Session::check_heap_overhead() {
+  const auto checked = Clock::now();
+  const double elapsed = std::max(std::chrono::duration<double>(checked - heap_checked_at_).count(), 0.05);
+  heap_checked_at_ = checked;
   double cpu = 0;
-  for (pid_t pid : heap_pids_) cpu += read_cpu_seconds(pid).value_or(0);
+  for (pid_t pid : alive_) cpu += read_cpu_seconds(pid).value_or(0);
   const HeapStats now = heap_->stats();
   const double calls_alloc = static_cast<double>(now.allocs + now.dropped + now.failed - heap_stats_start_.allocs -
                                                  heap_stats_start_.dropped - heap_stats_start_.failed);
   const double calls_free = static_cast<double>(now.frees + now.untracked_frees - heap_stats_start_.frees -
                                                 heap_stats_start_.untracked_frees);
-  const double probe_seconds =
-      (calls_alloc * (probe_cost_ns_.first + probe_cost_ns_.second) + calls_free * probe_cost_ns_.first) / 1e9;
+  const double other_alloc = static_cast<double>(now.bystander_allocs - heap_stats_start_.bystander_allocs);
+  const double other_free = static_cast<double>(now.bystander_frees - heap_stats_start_.bystander_frees);
+  const double per_alloc = (probe_cost_ns_.first + probe_cost_ns_.second) / 1e9, per_free = probe_cost_ns_.first / 1e9;
+  const double probe_seconds = calls_alloc * per_alloc + calls_free * per_free;
   const double own_cpu = std::max(cpu - heap_cpu_start_ - probe_seconds, 0.01);
   const double slowdown_pct = 100.0 * probe_seconds / own_cpu;
+  // Of one CPU: the time other processes lost per second of wall clock.
+  const double others_pct = 100.0 * (other_alloc * per_alloc + other_free * per_free) / elapsed;
   heap_cpu_start_ = cpu;
   heap_stats_start_ = now;
   ++heap_checks_;
-  const std::string facts = fmt::format("{:.0f} allocations and {:.0f} frees in one second under the probes "
-                                        "(second {}), at {:.1f} µs per probed call: about {:.0f}% slower",
-                                        calls_alloc, calls_free, heap_checks_,
-                                        (probe_cost_ns_.first + probe_cost_ns_.second) / 1000, slowdown_pct);
+  std::string facts = fmt::format("{:.0f} allocations and {:.0f} frees in {:.2f} s under the probes "
+                                  "(check {}), at {:.1f} µs per probed call: about {:.0f}% slower",
+                                  calls_alloc, calls_free, elapsed, heap_checks_,
+                                  (probe_cost_ns_.first + probe_cost_ns_.second) / 1000, slowdown_pct);
+  if (other_alloc + other_free > 0) {
+    facts += fmt::format("; other processes made {:.0f} calls through the shared probes, {:.1f}% of a CPU",
+                         other_alloc + other_free, others_pct);
+  }
+  const double worst = std::max(slowdown_pct, others_pct);
   // 100% or more: the user accepts any slowdown (the guard is off).
-  if (options_.max_overhead_pct < 100.0 && slowdown_pct > options_.max_overhead_pct) {
+  if (options_.max_overhead_pct < 100.0 && worst > options_.max_overhead_pct) {
     heap_->detach();
     heap_guard_at_.reset();
     writer_->set_meta("heap_mode", "detached");
@@ -383,8 +512,12 @@ void Session::write_stats() {
   writer_->set_meta("dropped_samples", std::to_string(st.counts_full));
   writer_->set_meta("lost_events", std::to_string(st.events_lost + st.targets_full));
   writer_->set_meta("truncated_stacks", std::to_string(st.truncated));
+  if (!caller_.unrestricted) writer_->set_meta("denied_samples", std::to_string(st.denied + denied_samples_));
   if (heap_) {
     const HeapStats h = heap_->stats();
+    writer_->set_meta("heap_bystander_calls", std::to_string(h.bystander_allocs + h.bystander_frees));
+    writer_->set_meta("heap_unprobed_files", std::to_string(heap_->unprobed_files()));
+    if (!caller_.unrestricted) writer_->set_meta("heap_denied_calls", std::to_string(h.denied));
     writer_->set_meta("heap_allocations", std::to_string(h.allocs));
     writer_->set_meta("heap_frees", std::to_string(h.frees));
     writer_->set_meta("heap_untracked_frees", std::to_string(h.untracked_frees));
@@ -406,20 +539,29 @@ void Session::checkpoint() {
   const std::int64_t ms = now_ms();
   std::vector<CpuSample> samples = collector_->drain();
   // Refresh address spaces first: libraries loaded since the last look resolve now.
-  for (auto it = alive_.begin(); it != alive_.end();) {
-    if (!symbolizer_.snapshot(*it) || !process_alive(*it)) {
-      pending_exits_.emplace_back(*it, now_ms());
-      it = alive_.erase(it);
-    } else {
-      ++it;
+  for (const pid_t pid : std::vector<pid_t>(alive_.begin(), alive_.end())) {
+    // Restricted callers: the rule again (a process may have made itself non-dumpable).
+    if (!caller_.unrestricted && process_alive(pid)) {
+      if (auto why = profiling_refusal(caller_, pid)) {
+        stop_profiling(pid, fmt::format("{} now, which you may not profile without CAP_SYS_PTRACE", *why));
+        continue;
+      }
     }
+    if (!symbolizer_.snapshot(pid) || !process_alive(pid)) forget(pid);
   }
   std::int64_t id = writer_->begin_checkpoint(ms);
   for (const auto& p : pending_processes_) writer_->upsert_process(p.pid, p.parent, p.comm, p.exe, p.ms);
   pending_processes_.clear();
   for (const auto& [pid, exit_ms] : pending_exits_) writer_->process_exited(pid, exit_ms);
   pending_exits_.clear();
+  allowed_.clear();
   for (const CpuSample& s : samples) {
+    // The kernel drops what the BPF sampler may not keep; the perf_event sampler's samples
+    // of a process that made itself non-dumpable since are dropped here.
+    if (!may_profile(s.pid)) {
+      denied_samples_ += s.count;
+      continue;
+    }
     writer_->add_cpu_samples(id, stack_for(s), s.pid, s.tid, s.count);
     writer_->add_thread(s.tid, s.pid, s.comm);
     samples_written_ += s.count;
@@ -452,6 +594,11 @@ void Session::final_report(const CpuStats& st, const std::string& status_note) {
     warn(fmt::format("{:.1f}% of samples lost their stack or were dropped ({} of {}): "
                      "lower --cpu-freq, or raise the map sizes with --map-scale",
                      100.0 * static_cast<double>(lost) / static_cast<double>(seen), lost, st.samples));
+  }
+  if (const std::uint64_t denied = st.denied + denied_samples_; denied > 0) {
+    warn(fmt::format("{} samples of processes that stopped being profilable (they became non-dumpable or gained "
+                     "privileges) were dropped: without CAP_SYS_PTRACE hotline profiles only processes you could debug",
+                     denied));
   }
   if (st.events_lost + st.targets_full > 0) {
     warn(fmt::format("{} process events were lost: some child processes may be missing; raise --map-scale",
@@ -490,6 +637,11 @@ int Session::run() {
   const HostFacts facts = gather_host_facts();
   const BackendChoice backend = choose_cpu_backend(facts, options_.cpu_backend);
   for (pid_t pid : options_.pids) require_may_profile(facts, pid);
+  if (!options_.command.empty()) require_may_launch(facts, resolve_command(options_.command[0]));
+  caller_ = current_caller(facts);
+  access_ = {!caller_.unrestricted, caller_.uid, caller_.gid, caller_.permitted_caps};
+  map_budget_ = map_memory::budget();
+  uprobe_multi_ = facts.uprobe_multi;
   std::string exe_for_check;
   if (!options_.command.empty()) {
     exe_for_check = resolve_command(options_.command[0]);
@@ -535,15 +687,17 @@ int Session::run() {
     }
     heap_mode = "exact";
   }
-  if (heap_mode == "exact" && (backend.backend != CpuBackend::bpf || !facts.uprobes)) {
-    const std::string why = backend.backend != CpuBackend::bpf ? "it needs BPF and uprobes (CAP_BPF, CAP_PERFMON)"
-                                                              : "this kernel has no uprobes (CONFIG_UPROBE_EVENTS)";
-    if (options_.heap == "exact") {
-      throw Error(ExitCode::permission, fmt::format("heap exact mode is unavailable: {}", why),
-                  "run as root or grant the capabilities, or record CPU only with --heap=off");
+  if (heap_mode == "exact") {
+    if (auto why = heap_exact_unavailable(facts, backend.backend)) {
+      if (options_.heap == "exact") {
+        throw Error(ExitCode::permission, fmt::format("heap exact mode is unavailable: {}", *why),
+                    "run as root or grant the capabilities (hotline doctor names them), or record CPU only with "
+                    "--heap=off");
+      }
+      // The ladder covers the heap too: CPU profiling goes on, the loss is said (even with -q).
+      warn(fmt::format("no heap profile: heap exact mode is unavailable: {}; recording CPU only", *why));
+      heap_mode = "off";
     }
-    warn(fmt::format("no heap profile: {}", why));
-    heap_mode = "off";
   }
 
   auto wall = std::chrono::system_clock::now();
@@ -560,7 +714,7 @@ int Session::run() {
   if (!options_.command.empty()) {
     LaunchExtras extras;
     if (heap_mode == "sampled") {
-      sampler_ = std::make_unique<HeapSampler>(options_.heap_sample_bytes);
+      sampler_ = std::make_unique<HeapSampler>(options_.heap_sample_bytes, access_.restricted);
       extras.inherit_fds = sampler_->inherited_fds();
       std::vector<std::string> env;
       for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
@@ -590,9 +744,11 @@ int Session::run() {
     copts.max_processes = scale(copts.max_processes);
     copts.stack_entries = scale(copts.stack_entries);
     copts.count_entries = scale(copts.count_entries);
-    copts.max_map_bytes = physical_memory_bytes() / 8;  // never pin more than 1/8 of RAM
+    copts.max_map_bytes = map_budget_;  // every map together: never more than 1/8 of RAM
+    copts.access = access_;
     CpuCollector::set_verbose(options_.verbose);
     auto bpf = std::make_unique<CpuCollector>(copts);
+    bpf_ = bpf.get();
     writer_->set_meta("map_halvings", std::to_string(bpf->map_halvings()));
     if (int h = bpf->map_halvings(); h > 0) {
       warn(fmt::format("BPF maps reduced to 1/{} of the requested size ({} stacks, {:.1f} MiB) to fit the memory "
@@ -616,6 +772,7 @@ int Session::run() {
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
+  if (heap_mode == "exact" && !load_heap(*bpf_)) heap_mode = "off";
   heap_mode_ = heap_mode;
   writer_->set_meta("heap_mode", heap_mode);
   if (heap_mode == "exact") {
@@ -646,14 +803,19 @@ int Session::run() {
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
   writer_->set_meta("pids", pid_list);
-  writer_->set_meta("map_bytes", std::to_string(collector_->map_bytes()));
+  // What the kernel reports the maps lock (fdinfo memlock), every collector's together.
+  const std::uint64_t map_bytes = collector_->map_bytes() + (heap_ ? heap_->map_bytes() : 0);
+  writer_->set_meta("map_bytes", std::to_string(map_bytes));
+  writer_->set_meta("map_budget_bytes", std::to_string(map_budget_));
   writer_->set_meta("exe", exe_for_check);
   if (command_) writer_->set_meta("command", options_.command[0]);
   if (options_.verbose) {
-    info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory up to {:.1f} MiB", collector_->cpu_count(),
-                     options_.cpu_freq_hz,
+    info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory locked: {:.1f} MiB{}",
+                     collector_->cpu_count(), options_.cpu_freq_hz,
                      backend.backend == CpuBackend::bpf ? "BPF sampler (maps)" : "perf_event sampler (ring buffers)",
-                     static_cast<double>(collector_->map_bytes()) / (1 << 20)));
+                     static_cast<double>(map_bytes) / (1 << 20),
+                     heap_ ? fmt::format(" (heap maps {:.1f} MiB)", static_cast<double>(heap_->map_bytes()) / (1 << 20))
+                           : std::string()));
   }
   if (command_) {
     command_->start();
@@ -694,9 +856,7 @@ int Session::run() {
       rereads_.erase(rereads_.begin());
       // After an exec, probe what the loader mapped (a command probed before it started,
       // a forked child that exec'd).
-      if (heap_mode_ == "exact" && std::find(heap_pids_.begin(), heap_pids_.end(), pid) != heap_pids_.end()) {
-        follow_heap(pid);
-      }
+      if (heap_mode_ == "exact" && heap_attached_ && alive_.contains(pid)) follow_heap(pid);
     }
     if (heap_guard_at_ && now >= *heap_guard_at_) check_heap_overhead();
     if (command_) {
@@ -705,7 +865,7 @@ int Session::run() {
         break;
       }
     } else if (alive_.empty()) {
-      note = ", all target processes exited";
+      note = stopped_profiling_ > 0 ? ", no target process may be profiled any more" : ", all target processes exited";
       break;
     }
     if (now >= next_checkpoint) {

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <mutex>
 #include <cstring>
 #include <sstream>
 
@@ -123,12 +125,27 @@ std::vector<uid_t> uids_of(pid_t pid) {
 
 std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
 
+// Processes that share a root share one descriptor of it: thousands of short-lived
+// children of one parent hold one, not thousands.
+static std::shared_ptr<UniqueFd> shared_root(UniqueFd fd) {
+  static std::mutex lock;
+  static std::map<std::pair<dev_t, ino_t>, std::weak_ptr<UniqueFd>> roots;
+  const std::lock_guard hold(lock);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return std::make_shared<UniqueFd>(std::move(fd));
+  auto& slot = roots[{st.st_dev, st.st_ino}];
+  if (auto existing = slot.lock()) return existing;
+  auto made = std::make_shared<UniqueFd>(std::move(fd));
+  slot = made;
+  return made;
+}
+
 std::optional<FileOrigin> target_origin(pid_t pid) {
   FileOrigin origin;
   origin.pid = pid;
-  origin.root = std::make_shared<UniqueFd>(
-      ::open(fmt::format("/proc/{}/root", pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!*origin.root) return std::nullopt;
+  UniqueFd root(::open(fmt::format("/proc/{}/root", pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return std::nullopt;
+  origin.root = shared_root(std::move(root));
   origin.owners = uids_of(pid);
   if (origin.owners.empty()) return std::nullopt;
   return origin;
@@ -136,7 +153,7 @@ std::optional<FileOrigin> target_origin(pid_t pid) {
 
 FileOrigin own_origin() {
   FileOrigin origin;
-  origin.root = std::make_shared<UniqueFd>(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  origin.root = shared_root(UniqueFd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)));
   origin.owners = uids_of(0);
   if (origin.owners.empty()) origin.owners = {::getuid(), ::geteuid()};
   return origin;

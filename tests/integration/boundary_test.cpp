@@ -22,6 +22,8 @@ using namespace std::chrono_literals;
 const std::map<int, std::string> kAllowedHelpers = {
     {1, "map_lookup_elem"},     {2, "map_update_elem"},   {3, "map_delete_elem"},
     {14, "get_current_pid_tgid"}, {16, "get_current_comm"}, {27, "get_stackid (IPs only)"},
+    {35, "get_current_task (the ptrace rule reads its credentials, bpf/access.h)"},
+    {174, "get_attach_cookie (which allocator function a shared probe is on)"},
     {113, "probe_read_kernel (CO-RE reads of task_struct)"},
     {131, "ringbuf_reserve"},   {132, "ringbuf_submit"},
 };

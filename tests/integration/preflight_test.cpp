@@ -1,5 +1,6 @@
 // Privileges and refusals, run for real: doctor against the machine's actual state, hidden
 // BTF, an unprivileged user with and without file capabilities, sensitive targets.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,8 +52,9 @@ TEST(Doctor, MatchesTheMachinesState) {
   EXPECT_TRUE((*check(d, "kptr_restrict"))["value"].get<std::string>().starts_with(read_sysctl("kptr_restrict")));
   EXPECT_EQ(check(d, "yama_ptrace_scope")->at("value").get<std::string>().starts_with("absent"),
             !std::filesystem::exists("/proc/sys/kernel/yama/ptrace_scope"));
-  EXPECT_EQ((*check(d, "uprobes"))["value"],
-            std::filesystem::exists("/sys/bus/event_source/devices/uprobe") ? "yes" : "no");
+  ASSERT_NE(check(d, "uprobes (heap exact mode)"), nullptr);
+  EXPECT_EQ((*check(d, "uprobes (heap exact mode)"))["status"],
+            std::filesystem::exists("/sys/bus/event_source/devices/uprobe") ? "ok" : "degraded");
 
   // Toggle a setting and see doctor follow it.
   const std::string before = read_sysctl("kptr_restrict");
@@ -141,8 +143,10 @@ class UnprivilegedCopy : public ::testing::Test {
       ASSERT_EQ(r.code, 0) << r.err;
     }
   }
-  RunResult as_nobody(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/sbin/runuser", "-u", "nobody", "--", binary_};
+  // `args` to the copy as nobody; `with_binary` false: `args` is the whole command line.
+  RunResult as_nobody(std::vector<std::string> args, bool with_binary = true) {
+    std::vector<std::string> argv = {"/usr/sbin/runuser", "-u", "nobody", "--"};
+    if (with_binary) argv.push_back(binary_);
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
   }
@@ -242,6 +246,174 @@ TEST_F(LeastPrivilege, AnotherUsersProcessIsRefusedBeforeAnythingAttaches) {
   EXPECT_NE(r.err.find("another user"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("cap_sys_ptrace"), std::string::npos) << "the remedy is named: " << r.err;
   EXPECT_FALSE(std::filesystem::exists(db));
+}
+
+// ---- The ownership rule without CAP_SYS_PTRACE: only processes the caller could ptrace. ----
+
+// A process of nobody's (started through runuser), and its pid.
+class NobodysProcess {
+ public:
+  explicit NobodysProcess(std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", "nobody", "--"});
+    runner_ = std::make_unique<Child>(argv);
+    for (int i = 0; i < 100 && pid_ == 0; ++i) {
+      std::ifstream in("/proc/" + std::to_string(runner_->pid()) + "/task/" + std::to_string(runner_->pid()) +
+                       "/children");
+      in >> pid_;
+      if (pid_ == 0) std::this_thread::sleep_for(20ms);
+    }
+    std::this_thread::sleep_for(150ms);
+  }
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const { ::kill(pid_, sig); }
+
+ private:
+  std::unique_ptr<Child> runner_;
+  pid_t pid_ = 0;
+};
+
+std::string meta(const std::string& db, const std::string& key) {
+  return query_value(db, "SELECT value FROM meta WHERE key = '" + key + "'");
+}
+
+std::string setuid_root_copy(const TempDir& dir, const std::string& program) {
+  const std::string copy = dir.file("setuid-" + program);
+  std::filesystem::copy_file(fixture(program), copy);
+  ::chown(copy.c_str(), 0, 0);
+  ::chmod(copy.c_str(), 04755);
+  return copy;
+}
+
+TEST_F(LeastPrivilege, ASetuidRootCommandIsRefusedBeforeItStarts) {
+  HOTLINE_REQUIRE_ROOT();
+  const std::string program = setuid_root_copy(dir_, "single");
+  const std::string db = dir_.file("setuid.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "2s", "-o", db, "--", program, "2"});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("is setuid (runs as uid 0)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cap_sys_ptrace"), std::string::npos) << "the remedy is named: " << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db)) << "refused before creating anything";
+}
+
+TEST_F(LeastPrivilege, ANonDumpableProcessIsRefusedBeforeAnythingAttaches) {
+  HOTLINE_REQUIRE_ROOT();
+  NobodysProcess agent({fixture("nondumpable"), "now"});
+  const std::string db = dir_.file("agent.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "1s", "-o", db, "--pid", std::to_string(agent.pid())});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("is not dumpable"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
+
+TEST_F(NoCapabilities, ANonDumpableProcessIsRefusedWithoutASysctlHint) {
+  HOTLINE_REQUIRE_ROOT();
+  SysctlGuard paranoid("perf_event_paranoid", "2");
+  NobodysProcess agent({fixture("nondumpable"), "now"});
+  const std::string db = dir_.file("agent.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "1s", "-o", db, "--pid", std::to_string(agent.pid())});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("is not dumpable"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("perf_event_paranoid"), std::string::npos) << "no sysctl that is already set: " << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db)) << "refused before creating anything";
+}
+
+// Both samplers: the BPF one with cap_bpf,cap_perfmon, the perf_event one with none.
+class RestrictedCopy : public UnprivilegedCopy, public ::testing::WithParamInterface<std::string> {
+ protected:
+  RestrictedCopy() : UnprivilegedCopy(GetParam() == "bpf" ? "cap_bpf,cap_perfmon+ep" : "") {}
+};
+
+TEST_P(RestrictedCopy, ACommandThatExecsASetuidProgramStopsBeingSampled) {
+  HOTLINE_REQUIRE_ROOT();
+  SysctlGuard paranoid("perf_event_paranoid", "2");
+  const std::string program = setuid_root_copy(dir_, "single");
+  const std::string db = dir_.file("execs.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "3s", "--cpu-backend", GetParam(), "-o", db, "--", "/bin/sh", "-c",
+                           "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec " + program + " 3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("a program you may not profile without CAP_SYS_PTRACE"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no longer sampled"), std::string::npos) << r.err;
+  auto top = top_json(db);
+  EXPECT_GT(top["total_samples"].get<int>(), 0) << "the shell was sampled before the exec";
+  EXPECT_EQ(find_entry(top, "single.c", line_of("single.c", "SINGLE_HOT_LINE")), nullptr)
+      << "nothing of the setuid program: " << describe(top);
+}
+
+TEST_P(RestrictedCopy, AProcessThatTurnsNonDumpableStopsBeingSampled) {
+  HOTLINE_REQUIRE_ROOT();
+  SysctlGuard paranoid("perf_event_paranoid", "2");
+  NobodysProcess agent({fixture("nondumpable"), "after", "1.5"});
+  const std::string db = dir_.file("turns.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "3s", "--heap", "off", "--cpu-backend", GetParam(), "-o", db,
+                           "--pid", std::to_string(agent.pid())});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto top = top_json(db);
+  EXPECT_NE(find_entry(top, "nondumpable.c", line_of("nondumpable.c", "DUMPABLE_LINE")), nullptr) << describe(top);
+  EXPECT_EQ(find_entry(top, "nondumpable.c", line_of("nondumpable.c", "NONDUMPABLE_LINE")), nullptr) << describe(top);
+  EXPECT_GT(std::stoll(meta(db, "denied_samples")), 0);
+  EXPECT_NE(r.err.find("is not dumpable"), std::string::npos) << "which process, and why: " << r.err;
+  EXPECT_NE(r.err.find("no longer sampled"), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Samplers, RestrictedCopy, ::testing::Values("bpf", "perf"),
+                         [](const auto& info) { return info.param; });
+
+// With cap_bpf,cap_perfmon the default options work on one's own process: heap exact mode
+// through uprobe_multi links where the kernel has them (probes in one's own processes only),
+// and where it does not, CPU alone, announced.
+TEST_F(LeastPrivilege, OwnProcessByPidRecordsItsHeapWithDefaultOptions) {
+  HOTLINE_REQUIRE_ROOT();
+  NobodysProcess target({fixture("heap")});
+  const std::string db = dir_.file("heap.db");
+  Child recorder({"/usr/sbin/runuser", "-u", "nobody", "--", binary_, "record", "-q", "-d", "4s", "--max-overhead",
+                  "100", "-o", db, "--pid", std::to_string(target.pid())},
+                 true);
+  std::this_thread::sleep_for(1500ms);
+  target.signal(SIGUSR1);
+  auto status = recorder.wait(60s);
+  ASSERT_EQ(status.value_or(-1), 0) << recorder.read_stderr();
+  EXPECT_EQ(meta(db, "heap_mode"), "exact");
+  EXPECT_EQ(meta(db, "heap_probe_scope"), "per-process");
+  RunResult heap = run({hotline_bin(), "top", "heap", db, "--json"});
+  ASSERT_EQ(heap.code, 0) << heap.err;
+  auto report = nlohmann::json::parse(heap.out);
+  ASSERT_FALSE(report["entries"].empty()) << heap.out;
+  EXPECT_EQ(report["entries"][0]["line"], line_of("heap.c", "HEAP_LIVE_LINE")) << heap.out;
+}
+
+TEST_F(LeastPrivilege, WithoutUprobeMultiTheHeapFallsBackToCpuOnly) {
+  HOTLINE_REQUIRE_ROOT();
+  NobodysProcess target({fixture("single")});
+  const std::string db = dir_.file("cpu.db");
+  RunResult r = as_nobody({"/usr/bin/env", "HOTLINE_TEST_NO_UPROBE_MULTI=1", binary_, "record", "-q", "-d", "2s",
+                           "-o", db, "--pid", std::to_string(target.pid())},
+                          false);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("heap exact mode is unavailable"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CAP_SYS_ADMIN"), std::string::npos) << "the capability is named: " << r.err;
+  EXPECT_EQ(meta(db, "heap_mode"), "off");
+  auto top = top_json(db);
+  ASSERT_FALSE(top["entries"].empty());
+  EXPECT_EQ(top["entries"][0]["line"], line_of("single.c", "SINGLE_HOT_LINE")) << describe(top);
+
+  // Asked for explicitly, it is refused with the way out.
+  r = as_nobody({"/usr/bin/env", "HOTLINE_TEST_NO_UPROBE_MULTI=1", binary_, "record", "-q", "-d", "1s", "--heap",
+                 "exact", "-o", dir_.file("exact.db"), "--pid", std::to_string(target.pid())},
+                false);
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("--heap=off"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("exact.db")));
+
+  // doctor says which capability heap exact mode needs, and that it has it with uprobe_multi.
+  RunResult d = as_nobody({"/usr/bin/env", "HOTLINE_TEST_NO_UPROBE_MULTI=1", binary_, "doctor", "--json"}, false);
+  auto doctor = nlohmann::json::parse(d.out);
+  const auto* heap = check(doctor, "uprobes (heap exact mode)");
+  ASSERT_NE(heap, nullptr) << d.out;
+  EXPECT_EQ((*heap)["status"], "degraded");
+  EXPECT_NE((*heap)["value"].get<std::string>().find("CAP_SYS_ADMIN"), std::string::npos) << d.out;
+  d = as_nobody({"doctor", "--json"});
+  doctor = nlohmann::json::parse(d.out);
+  EXPECT_EQ((*check(doctor, "uprobes (heap exact mode)"))["status"], "ok") << d.out;
 }
 
 TEST(Sensitive, RootIsWarnedEvenWhenQuiet) {

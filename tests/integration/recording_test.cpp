@@ -155,7 +155,16 @@ TEST(ExitCodes, ProcessNotFound) {
 TEST(ExitCodes, SeveralProcessesMatchingANameAreListed) {
   Child a({fixture("threads")});
   Child b({fixture("threads")});
-  std::this_thread::sleep_for(200ms);
+  // Both have executed (their comm is the fixture's, no longer the test binary's).
+  auto comm = [](pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    in >> name;
+    return name;
+  };
+  for (int i = 0; i < 250 && (comm(a.pid()) != "threads" || comm(b.pid()) != "threads"); ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
   RunResult r = run({hotline_bin(), "record", "--process", "threads"});
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.out.find("PID " + std::to_string(a.pid()) + ": threads"), std::string::npos) << r.out;

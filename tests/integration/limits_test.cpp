@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <thread>
 
+#include "collect/cpu_collector.h"
+#include "collect/heap_collector.h"
 #include "harness.h"
 
 namespace hotline::test {
@@ -81,6 +84,98 @@ TEST(Limits, MapsAreHalvedToFitAMemoryCgroup) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err.find("reduced"), std::string::npos) << r.err;
   EXPECT_EQ(query_value(full, "SELECT value FROM meta WHERE key = 'map_halvings'"), "0");
+}
+
+std::string meta(const std::string& db, const std::string& key) {
+  return query_value(db, "SELECT value FROM meta WHERE key = '" + key + "'");
+}
+
+// The default run (CPU and heap exact mode on a running process) in a 100 MB memory cgroup:
+// the heap maps are halved to fit (or, below their floor, dropped with the reason), and the
+// CPU profile is recorded.
+TEST(Limits, TheDefaultRunFitsAHundredMegabyteCgroup) {
+  HOTLINE_REQUIRE_ROOT();
+  MemoryCgroup cgroup(100ull << 20);
+  ASSERT_TRUE(cgroup.ok()) << "no memory cgroup controller to test with";
+  Child target({fixture("single")});
+  std::this_thread::sleep_for(100ms);
+  TempDir dir;
+  const std::string db = dir.file("small.db");
+  RunResult r = run(cgroup.wrap({hotline_bin(), "record", "-q", "-d", "2s", "--pid", std::to_string(target.pid()),
+                                 "-o", db}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const bool halved = r.err.find("heap BPF maps reduced to 1/") != std::string::npos;
+  const bool dropped = r.err.find("no heap profile") != std::string::npos;
+  EXPECT_TRUE(halved || dropped) << "the heap's maps were made to fit, or left out, and it was said: " << r.err;
+  if (halved) EXPECT_EQ(meta(db, "heap_mode"), "exact");
+  if (dropped) EXPECT_EQ(meta(db, "heap_mode"), "off");
+  EXPECT_LT(std::stoull(meta(db, "map_bytes")), 100ull << 20);
+  auto top = top_json(db);
+  ASSERT_FALSE(top["entries"].empty());
+  EXPECT_EQ(top["entries"][0]["line"], line_of("single.c", "SINGLE_HOT_LINE")) << describe(top);
+}
+
+// --map-scale 64 asks for more than the budget (1/8 of memory) for the CPU and the heap maps
+// together: they are halved to fit it, and what they lock is what meta says.
+TEST(Limits, EveryMapCountsAgainstOneBudget) {
+  HOTLINE_REQUIRE_ROOT();
+  Child target({fixture("single")});
+  std::this_thread::sleep_for(100ms);
+  TempDir dir;
+  const std::string db = dir.file("scaled.db");
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "--map-scale", "64", "--max-overhead", "100", "--pid",
+                     std::to_string(target.pid()), "-o", db},
+                    120s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
+  const std::uint64_t budget = std::stoull(meta(db, "map_budget_bytes"));
+  const std::uint64_t locked = std::stoull(meta(db, "map_bytes"));
+  EXPECT_LE(locked, budget);
+  EXPECT_GE(std::stoi(meta(db, "map_halvings")) + std::stoi(meta(db, "heap_map_halvings")), 1) << r.err;
+  EXPECT_NE(r.err.find("reduced to 1/"), std::string::npos) << r.err;
+}
+
+// meta map_bytes is what the kernel says hotline's maps lock (bpftool's bytes_memlock).
+TEST(Limits, MetaSaysWhatTheMapsLock) {
+  HOTLINE_REQUIRE_ROOT();
+  Child target({fixture("single")});
+  std::this_thread::sleep_for(100ms);
+  TempDir dir;
+  const std::string db = dir.file("locked.db");
+  Child recorder({hotline_bin(), "record", "-q", "-d", "4s", "--max-overhead", "100", "--pid",
+                  std::to_string(target.pid()), "-o", db},
+                 true);
+  std::this_thread::sleep_for(2500ms);
+  RunResult maps = run({"/usr/sbin/bpftool", "map", "show", "-j"});
+  ASSERT_EQ(maps.code, 0) << maps.err;
+  ASSERT_EQ(recorder.wait(60s).value_or(-1), 0) << recorder.read_stderr();
+  const std::set<std::string> ours = {"targets", "stacks0", "stacks1", "counts0", "counts1", "cpu_stats",
+                                      "proc_events", "pending_calls", "live", "sites", "heap_stacks", "heap_stats"};
+  std::uint64_t sum = 0;
+  for (const auto& m : nlohmann::json::parse(maps.out)) {
+    const std::string name = m.value("name", "");
+    if (ours.contains(name) || name.starts_with("cpu_bpf.") || name.starts_with("heap_bpf.")) {
+      sum += m["bytes_memlock"].get<std::uint64_t>();
+    }
+  }
+  const double locked = std::stod(meta(db, "map_bytes"));
+  EXPECT_NEAR(static_cast<double>(sum), locked, 0.01 * locked) << "bpftool: " << sum << ", meta: " << locked;
+}
+
+// The sizes computed before creating the maps (what the budget is checked against) are
+// what the kernel then charges.
+TEST(Limits, MapEstimatesMatchTheKernel) {
+  HOTLINE_REQUIRE_ROOT();
+  CpuCollector::Options copts;
+  CpuCollector cpu(copts);
+  const double cpu_locked = static_cast<double>(cpu.map_bytes());
+  EXPECT_NEAR(static_cast<double>(cpu.estimated_map_bytes()), cpu_locked, 0.02 * cpu_locked);
+  HeapCollector::Options hopts;
+  hopts.targets_fd = cpu.targets_fd();
+  HeapCollector heap(hopts);
+  const double heap_locked = static_cast<double>(heap.map_bytes());
+  EXPECT_NEAR(static_cast<double>(HeapCollector::estimated_map_bytes(hopts)), heap_locked, 0.02 * heap_locked);
 }
 
 }  // namespace

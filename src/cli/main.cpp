@@ -1,6 +1,8 @@
 // hotline's command line: parse, call, map errors to exit codes. No logic beyond wiring.
 #include <unistd.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -60,6 +62,31 @@ pid_t pick_process(const std::string& name) {
   return matches.front().pid;
 }
 
+// Checks CLI11 leaves to the caller: NaN passes every range check, 2^64 wraps to a
+// number, an empty string is a valid string.
+const CLI::Validator kFinite(
+    [](std::string& s) -> std::string {
+      try {
+        std::size_t used = 0;
+        const double v = std::stod(s, &used);
+        if (used == s.size() && std::isfinite(v)) return "";
+      } catch (...) {
+      }
+      return "must be a finite number, e.g. 2.5";
+    },
+    "NUMBER", "finite");
+const CLI::Validator kCount(
+    [](std::string& s) -> std::string {
+      std::uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec == std::errc() && end == s.data() + s.size() && v >= 1 && v <= 1000000000) return "";
+      return "must be a whole number from 1 to 1000000000, e.g. 20";
+    },
+    "COUNT", "count");
+const CLI::Validator kFileName(
+    [](std::string& s) -> std::string { return s.empty() ? "must be a file name, not empty" : ""; }, "FILE",
+    "file name");
+
 struct TopFlags {
   std::string file;
   std::size_t top = 20;
@@ -83,11 +110,13 @@ TopOptions to_top_options(const TopFlags& f) {
 // The options `top cpu` and `top heap` share.
 void add_top_options(CLI::App* sub, TopFlags& f, const std::string& threshold_help) {
   sub->add_option("file", f.file, "Recording file")->required();
-  sub->add_option("--top,-n", f.top, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--threshold", f.threshold, threshold_help)->check(CLI::Range(0.0, 100.0));
-  sub->add_option("--since", f.since, "Only the last D of the recording (e.g. 10s)");
-  sub->add_option("--until", f.until, "Only the first D of the recording");
-  sub->add_option("--window", f.window, "Only the time range A..B from the start (e.g. 5s..15s, ..10s, 1m..)");
+  sub->add_option("--top,-n", f.top, "Show this many entries (1 to 1000000000)")->capture_default_str()->check(kCount);
+  sub->add_option("--threshold", f.threshold, threshold_help)->check(kFinite)->check(CLI::Range(0.0, 100.0));
+  auto* since = sub->add_option("--since", f.since, "Only the last D of the recording (e.g. 10s)");
+  auto* until = sub->add_option("--until", f.until, "Only the first D of the recording");
+  sub->add_option("--window", f.window, "Only the time range A..B from the start (e.g. 5s..15s, ..10s, 1m..)")
+      ->excludes(since)
+      ->excludes(until);
   sub->add_option("--filter", f.filter, "Only entries whose function or file contains TEXT (case-insensitive)");
   sub->add_option("--by", f.by, "Group by line, function or file")
       ->check(CLI::IsMember({"line", "function", "file"}))
@@ -155,7 +184,8 @@ int run(int argc, char** argv) {
   rec->add_option("--duration,-d", duration, "Stop after this long (30s, 5m, 2h, 1h30m, 500ms, or seconds); "
                                             "default: until Ctrl-C or the target exits");
   rec->add_option("--output,-o", ro.output, "Recording file (default: hotline.COMM.YYMMDDhhmmss.db in "
-                                           "$HOTLINE_OUTPUT_DIR or the current directory)");
+                                           "$HOTLINE_OUTPUT_DIR or the current directory)")
+      ->check(kFileName);
   rec->add_flag("--force,-f", ro.force, "Replace the output file if it exists");
   bool no_view = false;
   rec->add_flag("--quiet,-q", ro.quiet, "Record only: no live view, nothing printed but warnings and errors");
@@ -165,6 +195,7 @@ int run(int argc, char** argv) {
   rec->add_flag("--require-debuginfo", ro.require_debuginfo,
                 "Fail (exit 5) if the main executable has no DWARF debug info");
   rec->add_option("--map-scale", ro.map_scale, "Multiply the BPF map sizes (more stacks per checkpoint, more memory)")
+      ->check(kFinite)
       ->check(CLI::Range(0.01, 64.0))
       ->capture_default_str();
   rec->add_option("--cpu-backend", ro.cpu_backend,
@@ -183,6 +214,7 @@ int run(int argc, char** argv) {
   rec->add_option("--max-overhead", ro.max_overhead_pct,
                   "Heap exact mode: detach the heap probes when the target's first second projects a slowdown "
                   "above this percentage (CPU profiling continues); 100 or more keeps them whatever the cost")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 1000000.0))
       ->capture_default_str();
   rec->add_option("--heap-sample-bytes", ro.heap_sample_bytes,
@@ -234,11 +266,14 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc"}))
       ->capture_default_str();
   exp->add_option("--output,-o", eout, "Output file (created 0600; default: standard output, or RECORDING.html, "
-                                       ".pb.gz, .svg in the current directory when that is a terminal)");
+                                       ".pb.gz, .svg in the current directory when that is a terminal)")
+      ->check(kFileName);
   exp->add_flag("--force,-f", eforce, "Replace the output file if it exists");
-  exp->add_option("--since", esince, "Only the last D of the recording (e.g. 10s)");
-  exp->add_option("--until", euntil, "Only the first D of the recording");
-  exp->add_option("--window", ewindow, "Only the time range A..B from the start (e.g. 5s..15s)");
+  auto* esince_opt = exp->add_option("--since", esince, "Only the last D of the recording (e.g. 10s)");
+  auto* euntil_opt = exp->add_option("--until", euntil, "Only the first D of the recording");
+  exp->add_option("--window", ewindow, "Only the time range A..B from the start (e.g. 5s..15s)")
+      ->excludes(esince_opt)
+      ->excludes(euntil_opt);
   exp->add_option("--filter", efilter, "Only stacks with a frame whose function or file contains TEXT");
   exp->add_flag("--lines", elines, "flamegraph, folded, speedscope, svg: name frames 'function file:line' (pprof "
                                   "always has lines)");
@@ -256,7 +291,7 @@ int run(int argc, char** argv) {
   diff->add_option("--by", dby, "Group by line, function or file")
       ->check(CLI::IsMember({"line", "function", "file"}))
       ->capture_default_str();
-  diff->add_option("--top,-n", dtop, "Show this many entries")->capture_default_str()->check(CLI::PositiveNumber);
+  diff->add_option("--top,-n", dtop, "Show this many entries (1 to 1000000000)")->capture_default_str()->check(kCount);
   diff->add_option("--filter", dfilter, "Only entries whose function or file contains TEXT (case-insensitive)");
   auto* dj = diff->add_flag("--json", djson_out, "JSON output");
   auto* dc = diff->add_flag("--csv", dcsv, "CSV output");
@@ -270,7 +305,8 @@ int run(int argc, char** argv) {
                    ->capture_default_str();
   dfmt->excludes(dj)->excludes(dc);
   diff->add_option("--output,-o", dout, "flamegraph: output file (created 0600; default: standard output, or "
-                                        "NEW-diff.html when that is a terminal)");
+                                        "NEW-diff.html when that is a terminal)")
+      ->check(kFileName);
   diff->add_flag("--force,-f", dforce, "flamegraph: replace the output file if it exists");
   diff->add_flag("--lines", dlines, "flamegraph: name frames 'function file:line'");
   diff->add_option("--since", esince, "flamegraph: only the last D of each recording");

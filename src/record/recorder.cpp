@@ -146,6 +146,9 @@ struct PendingProcess {
 class Session {
  public:
   Session(const RecordOptions& options) : options_(options) {}
+  // run(), and a recording that failed before its first checkpoint was committed is
+  // removed: it would hold nothing but its settings.
+  int run_keeping_what_counts();
   int run();
 
  private:
@@ -168,6 +171,9 @@ class Session {
   bool may_profile(pid_t pid);
   std::int64_t heap_stack_for(const HeapDelta& delta);
   void final_report(const CpuStats& stats, const std::string& status_note);
+  // The disk filled up: what was committed stays, the rest is dropped (once).
+  void on_disk_full();
+  [[noreturn]] void fail_disk_full();
   void warn_refusals();
 
   const RecordOptions& options_;
@@ -209,6 +215,8 @@ class Session {
   std::string comm_;
   std::uint64_t samples_written_ = 0;
   std::int64_t checkpoints_ = 0;
+  std::int64_t committed_ms_ = 0;  // the end of the last committed checkpoint
+  bool disk_full_ = false;
 };
 
 void Session::track(pid_t pid, std::optional<pid_t> parent, const std::string& comm) {
@@ -576,7 +584,49 @@ void Session::checkpoint() {
   writer_->set_meta("duration_ms", std::to_string(ms));
   writer_->commit_checkpoint();
   ++checkpoints_;
+  committed_ms_ = ms;
   warn_refusals();
+}
+
+int Session::run_keeping_what_counts() {
+  auto remove_empty = [&] {
+    if (output_.empty() || checkpoints_ > 0) return false;
+    writer_.reset();
+    for (const char* side : {"", "-wal", "-shm", "-journal"}) ::unlink((output_ + side).c_str());
+    return true;
+  };
+  try {
+    return run();
+  } catch (const DiskFull& e) {  // before the recording loop: not even its settings fit
+    remove_empty();
+    throw Error(ExitCode::database,
+                fmt::format("the file system holding {} is full: nothing could be recorded ({})", output_, e.what()),
+                "free space there, or record to another file system with -o");
+  } catch (...) {
+    remove_empty();
+    throw;
+  }
+}
+
+void Session::on_disk_full() { disk_full_ = true; }
+
+void Session::fail_disk_full() {
+  const bool folded = writer_->abandon();
+  writer_.reset();
+  const std::string kept =
+      checkpoints_ == 0 ? fmt::format("nothing was committed before, {} is removed", output_)
+                        : fmt::format("the {} checkpoints committed before ({} of samples) are kept in {}{}", checkpoints_,
+                                      format_duration(milliseconds(committed_ms_)), output_,
+                                      folded ? ""
+                                             : fmt::format(" and {}-wal: keep the two together, SQLite folds the "
+                                                           "second into the first when it next opens the file with "
+                                                           "space free",
+                                                           output_));
+  throw Error(ExitCode::database,
+              fmt::format("the file system holding {} is full: recording stopped after {}; {}", output_,
+                          format_duration(milliseconds(now_ms())), kept),
+              fmt::format("free space there, or record to another file system with -o{}",
+                          checkpoints_ == 0 ? "" : fmt::format("; hotline top cpu {} reads what was kept", output_)));
 }
 
 void Session::warn_refusals() {
@@ -869,7 +919,13 @@ int Session::run() {
       break;
     }
     if (now >= next_checkpoint) {
-      checkpoint();
+      try {
+        checkpoint();
+      } catch (const DiskFull&) {
+        on_disk_full();
+        note = ", the disk is full";
+        break;
+      }
       next_checkpoint += options_.interval;
       if (next_checkpoint < now) next_checkpoint = now + options_.interval;
     }
@@ -882,11 +938,15 @@ int Session::run() {
   // Events already queued (exits, last forks) before the final drain.
   collector_->poll_events(0, handler);
   if (command_status && sampler_) sampler_->finish();  // what it sent before exiting
-  if (command_status && (sampler_ || (heap_attached_ && heap_mode_ == "exact"))) {
-    // The command ended by itself with the heap watched to the end: what is live is leaked.
-    writer_->set_meta("heap_at_exit", "1");
+  try {
+    if (!disk_full_ && command_status && (sampler_ || (heap_attached_ && heap_mode_ == "exact"))) {
+      // The command ended by itself with the heap watched to the end: what is live is leaked.
+      writer_->set_meta("heap_at_exit", "1");
+    }
+    if (!disk_full_) checkpoint();
+  } catch (const DiskFull&) {
+    on_disk_full();
   }
-  checkpoint();
   if (command_ && !command_status) {
     // hotline ended the recording (duration, signal): stop what it launched, descendants
     // included, so no orphan keeps burning CPU.
@@ -898,8 +958,12 @@ int Session::run() {
       if (pid != command_->pid() && process_alive(pid)) ::kill(pid, SIGKILL);
     }
   }
-  if (command_status) writer_->set_meta("command_status", std::to_string(*command_status));
-  writer_->set_meta("end_time", iso8601_utc(std::chrono::system_clock::now()));
+  try {
+    if (!disk_full_ && command_status) writer_->set_meta("command_status", std::to_string(*command_status));
+    if (!disk_full_) writer_->set_meta("end_time", iso8601_utc(std::chrono::system_clock::now()));
+  } catch (const DiskFull&) {
+    on_disk_full();
+  }
   const CpuStats stats = collector_->stats();
   collector_.reset();  // detach before the final report: nothing of ours stays attached
   if (heap_) {
@@ -924,7 +988,12 @@ int Session::run() {
                        "--heap-sample-bytes", h.dropped));
     }
   }
-  writer_->finish();
+  try {
+    if (!disk_full_) writer_->finish();
+  } catch (const DiskFull&) {
+    on_disk_full();
+  }
+  if (disk_full_) fail_disk_full();
   final_report(stats, note);
   return command_status.value_or(0);
 }
@@ -942,7 +1011,7 @@ std::string default_output_name(const std::string& comm, std::chrono::system_clo
 
 int run_record(const RecordOptions& options) {
   Session session(options);
-  return session.run();
+  return session.run_keeping_what_counts();
 }
 
 }  // namespace hotline

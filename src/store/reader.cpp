@@ -12,20 +12,54 @@
 #include <fmt/format.h>
 
 #include "store/schema.h"
+#include "target/target_file.h"
 #include "util/error.h"
 #include "util/fd.h"
 
 namespace hotline {
 namespace {
 
-void check_sqlite_header(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    int err = errno;
-    throw Error(err == EACCES ? ExitCode::permission : ExitCode::database,
-                errno_text("cannot open " + path, err),
-                err == ENOENT ? "check the file name" : "check the file's permissions (recordings are private, mode 0600)");
+// A recording is untrusted input: the values it holds are checked as they are read.
+constexpr std::int64_t kMaxCount = std::int64_t{1} << 40;  // samples or allocations in one checkpoint
+constexpr std::int64_t kMaxBytes = std::int64_t{1} << 50;  // bytes allocated at one site in one checkpoint
+
+[[noreturn]] void impossible(const std::string& path, const std::string& what) {
+  throw Error(ExitCode::database, fmt::format("{} holds impossible values ({}): it is damaged or was not written by "
+                                              "hotline",
+                                              path, what),
+              "record again; keep recordings where only you can write them");
+}
+
+std::int64_t checked(const std::string& path, std::int64_t v, const char* what, std::int64_t max = kMaxCount) {
+  if (v < 0 || v > max) impossible(path, fmt::format("{} {}", what, v));
+  return v;
+}
+
+// Totals over a whole window stay far from wrapping around.
+struct Total {
+  const std::string& path;
+  std::uint64_t sum = 0;
+  void add(std::int64_t v) {
+    sum += static_cast<std::uint64_t>(v);
+    if (sum > (std::uint64_t{1} << 60)) impossible(path, fmt::format("a total of {}", sum));
   }
+};
+
+void check_sqlite_header(const std::string& path) {
+  // Looked at before it is opened: a FIFO or a device given as a recording is refused at
+  // once (opening a FIFO blocks, a device's open may have effects).
+  OpenedFile file = open_host_file(own_origin(), path, {0, {}, true});
+  if (!file) {
+    if (file.absent) throw Error(ExitCode::database, errno_text("cannot open " + path, ENOENT), "check the file name");
+    if (file.refusal.starts_with("is ")) {
+      throw Error(ExitCode::database, fmt::format("{} {}, not a recording", path, file.refusal),
+                  "give a file written by 'hotline record'");
+    }
+    throw Error(file.refusal == std::strerror(EACCES) ? ExitCode::permission : ExitCode::database,
+                fmt::format("cannot open {}: {}", path, file.refusal),
+                "check the file's permissions (recordings are private, mode 0600)");
+  }
+  UniqueFd fd = std::move(file.fd);
   char header[16] = {};
   ssize_t n = ::read(fd.get(), header, sizeof header);
   if (n != static_cast<ssize_t>(sizeof header) || std::memcmp(header, "SQLite format 3", 16) != 0) {
@@ -60,6 +94,26 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   if (version < 1) {
     throw Error(ExitCode::database, fmt::format("{} has an invalid schema version", path));
   }
+  // Every table read is a real table: a view in its place (a recursive one never ends) or a
+  // virtual table is not a recording.
+  Statement st(db_, "SELECT name, type, COALESCE(sql, '') FROM sqlite_master WHERE name IN ('meta', 'checkpoints', "
+                    "'frames', 'stacks', 'modules', 'locations', 'cpu_samples', 'heap_samples', 'threads', "
+                    "'processes')");
+  int tables = 0;
+  while (st.step()) {
+    const std::string name = st.column_text(0), type = st.column_text(1), sql = st.column_text(2);
+    if (type != "table" || !sql.starts_with("CREATE TABLE")) {
+      throw Error(ExitCode::database,
+                  fmt::format("{} is not a hotline recording: its '{}' is a {}, not a table", path, name,
+                              type == "table" ? "virtual table" : type),
+                  "give a file written by 'hotline record'");
+    }
+    ++tables;
+  }
+  if (tables < 9) {
+    throw Error(ExitCode::database, fmt::format("{} is not a complete hotline recording (tables are missing)", path),
+                "give a file written by 'hotline record'");
+  }
 }
 
 std::string RecordingReader::meta_or(const std::string& key, const std::string& fallback) const {
@@ -80,7 +134,9 @@ std::int64_t RecordingReader::meta_int(const std::string& key, std::int64_t fall
 std::vector<CheckpointRow> RecordingReader::checkpoints() const {
   std::vector<CheckpointRow> out;
   Statement st(db_, "SELECT id, ms FROM checkpoints ORDER BY id");
-  while (st.step()) out.push_back({st.column_int(0), st.column_int(1)});
+  while (st.step()) {
+    out.push_back({st.column_int(0), checked(path_, st.column_int(1), "checkpoint time", std::int64_t{1} << 50)});
+  }
   return out;
 }
 
@@ -126,10 +182,13 @@ std::vector<CpuSampleRow> RecordingReader::cpu_samples(const std::vector<std::in
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::uint64_t> sums;
   Statement st(db_, "SELECT stack_id, pid, tid, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? "
                     "GROUP BY stack_id, pid, tid");
+  Total total{path_};
   for (std::int64_t id : checkpoints) {
     st.bind(1, id);
     while (st.step()) {
-      sums[{st.column_int(0), st.column_int(1), st.column_int(2)}] += static_cast<std::uint64_t>(st.column_int(3));
+      const std::int64_t n = checked(path_, st.column_int(3), "sample count");
+      total.add(n);
+      sums[{st.column_int(0), st.column_int(1), st.column_int(2)}] += static_cast<std::uint64_t>(n);
     }
     st.reset();
   }
@@ -143,9 +202,14 @@ std::unordered_map<std::int64_t, std::uint64_t> RecordingReader::cpu_counts(
     const std::vector<std::int64_t>& checkpoints) const {
   std::unordered_map<std::int64_t, std::uint64_t> out;
   Statement st(db_, "SELECT stack_id, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? GROUP BY stack_id");
+  Total total{path_};
   for (std::int64_t id : checkpoints) {
     st.bind(1, id);
-    while (st.step()) out[st.column_int(0)] += static_cast<std::uint64_t>(st.column_int(1));
+    while (st.step()) {
+      const std::int64_t n = checked(path_, st.column_int(1), "sample count");
+      total.add(n);
+      out[st.column_int(0)] += static_cast<std::uint64_t>(n);
+    }
     st.reset();
   }
   return out;
@@ -160,16 +224,18 @@ std::unordered_map<std::int64_t, RecordingReader::HeapCounts> RecordingReader::h
     const std::vector<std::int64_t>& checkpoints) const {
   std::unordered_map<std::int64_t, HeapCounts> out;
   if (!has_heap_table()) return out;
+  Total total{path_};
   Statement st(db_, "SELECT stack_id, SUM(alloc_bytes), SUM(alloc_count), SUM(free_bytes), SUM(free_count) "
                     "FROM heap_samples WHERE checkpoint_id = ? GROUP BY stack_id");
   for (std::int64_t id : checkpoints) {
     st.bind(1, id);
     while (st.step()) {
       HeapCounts& h = out[st.column_int(0)];
-      h.alloc_bytes += st.column_int(1);
-      h.alloc_count += st.column_int(2);
-      h.free_bytes += st.column_int(3);
-      h.free_count += st.column_int(4);
+      total.add(st.column_int(1) < 0 ? 0 : st.column_int(1));
+      h.alloc_bytes += checked(path_, st.column_int(1), "allocated bytes", kMaxBytes);
+      h.alloc_count += checked(path_, st.column_int(2), "allocation count");
+      h.free_bytes += checked(path_, st.column_int(3), "freed bytes", kMaxBytes);
+      h.free_count += checked(path_, st.column_int(4), "free count");
     }
     st.reset();
   }

@@ -1,5 +1,6 @@
 #include "store/sqlite.h"
 
+#include <cerrno>
 #include <utility>
 
 #include <fmt/format.h>
@@ -7,6 +8,15 @@
 #include "util/error.h"
 
 namespace hotline {
+
+namespace {
+
+bool full(sqlite3* db, int rc) {
+  const int err = sqlite3_system_errno(db);
+  return (rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR && (err == ENOSPC || err == EDQUOT));
+}
+
+}  // namespace
 
 Database::Database(const std::string& path, int flags) : path_(path) {
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
@@ -37,14 +47,20 @@ Database::~Database() { sqlite3_close(db_); }
 
 void Database::exec(const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
+    if (full(db_, sqlite3_extended_errcode(db_))) {
+      throw DiskFull(ExitCode::database, fmt::format("database error in {}: {}", path_, msg));
+    }
     throw Error(ExitCode::database, fmt::format("database error in {}: {}", path_, msg));
   }
 }
 
 void Database::fail(const std::string& what) const {
+  if (full(db_, sqlite3_extended_errcode(db_))) {
+    throw DiskFull(ExitCode::database, fmt::format("{} ({}): {}", what, path_, sqlite3_errmsg(db_)));
+  }
   throw Error(ExitCode::database, fmt::format("{} ({}): {}", what, path_, sqlite3_errmsg(db_)));
 }
 

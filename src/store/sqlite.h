@@ -7,7 +7,16 @@
 #include <string>
 #include <string_view>
 
+#include "util/error.h"
+
 namespace hotline {
+
+// The file system holding the database is full (SQLITE_FULL, or a write failing with
+// ENOSPC or EDQUOT): what was committed is intact; the writer decides what to keep.
+class DiskFull : public Error {
+ public:
+  using Error::Error;
+};
 
 class Database {
  public:

@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include "store/schema.h"
+#include "util/files.h"
 
 namespace hotline {
 
+// SQLite refuses a symlink anywhere in the path with SQLITE_OPEN_NOFOLLOW; only the last
+// component must not be one (the file was created O_NOFOLLOW|O_EXCL): the directory part is
+// resolved first.
 RecordingWriter::RecordingWriter(const std::string& path)
-    : db_(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX) {
+    : db_(with_resolved_directory(path), SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX) {
   // WAL: readers (top, query, the live view) never block the writer. synchronous=NORMAL in
   // WAL mode keeps every committed checkpoint across a crash of hotline itself.
   db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;");
@@ -137,6 +141,24 @@ void RecordingWriter::process_exited(pid_t pid, std::int64_t ms) {
 void RecordingWriter::add_thread(pid_t tid, pid_t pid, const std::string& comm) {
   if (threads_.emplace(tid, comm).second) {
     add_thread_.bind(1, std::int64_t{tid}).bind(2, std::int64_t{pid}).bind(3, comm).run();
+  }
+}
+
+bool RecordingWriter::abandon() {
+  if (in_transaction_) {
+    in_transaction_ = false;
+    try {
+      db_.exec("ROLLBACK");
+    } catch (const Error&) {
+      // SQLite rolled it back itself (a failed commit may do so).
+    }
+  }
+  try {
+    // A row (busy, frames in the log, frames folded): all folded, and the log emptied.
+    Statement st(db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+    return st.step() && st.column_int(0) == 0 && st.column_int(1) == st.column_int(2);
+  } catch (const Error&) {
+    return false;
   }
 }
 

@@ -53,6 +53,9 @@ class RecordingWriter {
 
   // Final step: leaves a single self-contained file (WAL folded back, rollback journal).
   void finish();
+  // After DiskFull: the checkpoint in progress is dropped (what was committed stays), and
+  // the write-ahead log is folded into the file if the space left allows; true if it was.
+  bool abandon();
 
  private:
   Database db_;

@@ -540,11 +540,11 @@ void LiveView::stop() {
 LiveView::~LiveView() { stop(); }
 
 void run_view(const std::string& recording) {
+  { RecordingReader check(recording); }  // a clear error (the file's first) before the screen is taken
   if (!live_view_possible()) {
     throw Error(ExitCode::invalid_args, "hotline view needs a terminal (standard input and output)",
                 "for text output use: hotline top cpu FILE, hotline top heap FILE");
   }
-  { RecordingReader check(recording); }  // a clear error before the screen is taken
   std::atomic<bool> never{false};
   Ui ui(recording, false, [] {});
   Screen screen(ui);

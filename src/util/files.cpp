@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -91,6 +92,17 @@ std::string sanitize_name(std::string_view name, std::size_t max_len) {
   for (char c : out) meaningful |= c != '_';
   return meaningful ? out : "process";
 }
+std::string with_resolved_directory(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  char* real = ::realpath(dir.c_str(), nullptr);
+  if (real == nullptr) return path;
+  std::string out = real;
+  std::free(real);  // NOLINT(cppcoreguidelines-no-malloc): realpath's buffer
+  return (out == "/" ? "" : out) + "/" + name;
+}
+
 void write_all(int fd, const std::string& bytes, const std::string& path) {
   std::size_t done = 0;
   while (done < bytes.size()) {

@@ -13,6 +13,10 @@ namespace hotline {
 // Throws Error with a remedy.
 UniqueFd create_private_file(const std::string& path, bool force);
 
+// `path` with its directory part resolved (symlinks there followed, as the user meant them),
+// its last component as it is. Unchanged when the directory cannot be resolved.
+std::string with_resolved_directory(const std::string& path);
+
 // Writes all of `bytes` to `fd` (retrying short writes); throws Error naming `path`.
 void write_all(int fd, const std::string& bytes, const std::string& path);
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "harness.h"
 
 namespace hotline::test {
@@ -130,6 +132,18 @@ TEST(ExitCodes, InvalidArguments) {
            {"top", "cpu"},                                                      // missing file
            {"top", "cpu", "x.db", "--by", "module"},
            {"bogus"},
+           // Values CLI11 alone would take: NaN passes range checks, 2^64 wraps, "" is a string.
+           {"record", "--map-scale", "nan", "--pid", "1"},
+           {"record", "--max-overhead", "nan", "--pid", "1"},
+           {"top", "cpu", "x.db", "--threshold", "nan"},
+           {"top", "cpu", "x.db", "--top", "18446744073709551616"},
+           {"top", "heap", "x.db", "--top", "0"},
+           {"diff", "a.db", "b.db", "--top", "99999999999"},
+           {"record", "-o", "", "--", "/bin/true"},
+           {"export", "x.db", "-o", ""},
+           {"top", "cpu", "x.db", "--since", "1s", "--window", "0s..2s"},
+           {"top", "heap", "x.db", "--until", "1s", "--window", "0s..2s"},
+           {"export", "x.db", "--since", "1s", "--window", "0s..2s"},
        }) {
     std::vector<std::string> argv = {hotline_bin()};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -141,6 +155,77 @@ TEST(ExitCodes, InvalidArguments) {
   }
   RunResult r = run({hotline_bin(), "record", "--duration", "5 minutes", "--pid", "1"});
   EXPECT_NE(r.err.find("1h30m"), std::string::npos) << "the accepted forms are listed: " << r.err;
+  r = run({hotline_bin(), "record", "--map-scale", "nan", "--pid", "1"});
+  EXPECT_NE(r.err.find("finite number"), std::string::npos) << r.err;
+  r = run({hotline_bin(), "top", "cpu", "x.db", "--top", "18446744073709551616"});
+  EXPECT_NE(r.err.find("from 1 to 1000000000"), std::string::npos) << r.err;
+  // Nothing is left behind by a refused recording.
+  TempDir dir;
+  r = run({hotline_bin(), "record", "-q", "--map-scale", "nan", "-o", dir.file("nan.db"), "--", "/bin/true"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("nan.db")));
+}
+
+TEST(RecordingFile, ADirectoryReachedThroughASymlinkIsFine) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("real"));
+  std::filesystem::create_directory_symlink(dir.file("real"), dir.file("link"));
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("link/x.db"), "--", fixture("single")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir.file("real/x.db")));
+  EXPECT_GT(std::stoi(query_value(dir.file("link/x.db"), "SELECT COUNT(*) FROM checkpoints")), 0);
+  // The last component is what must not be a symlink: refused, its target untouched.
+  std::filesystem::create_symlink(dir.file("real/x.db"), dir.file("real/y.db"));
+  const auto size = std::filesystem::file_size(dir.file("real/x.db"));
+  r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", dir.file("link/y.db"), "--", fixture("single")});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::file_size(dir.file("real/x.db")), size);
+}
+
+// A small file system (tmpfs) that fills while recording: the checkpoints committed before
+// are kept and readable, the message says how much and what to do, the exit code is 6.
+class SmallDisk : public ::testing::Test {
+ protected:
+  void mount(const std::string& size) {
+    ASSERT_EQ(run({"/bin/mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir_.path()}).code, 0);
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (mounted_) run({"/bin/umount", "-l", dir_.path()});
+  }
+  TempDir dir_;
+  bool mounted_ = false;
+};
+
+TEST_F(SmallDisk, FillingUpKeepsWhatWasCommittedAndSaysSo) {
+  HOTLINE_REQUIRE_ROOT();
+  mount("4m");
+  const std::string db = dir_.file("full.db");
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = run({hotline_bin(), "record", "-q", "-F", "1000", "-d", "60s", "-o", db, "--", fixture("deep")}, 90s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s) << "the recording stops when the disk is full";
+  EXPECT_EQ(r.code, 6) << r.err;
+  EXPECT_NE(r.err.find("is full: recording stopped after"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checkpoints committed before"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("record to another file system with -o"), std::string::npos) << r.err;
+  const int kept = std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints"));
+  EXPECT_GE(kept, 1);
+  EXPECT_NE(r.err.find(fmt::format("the {} checkpoints", kept)), std::string::npos) << r.err;
+  auto top = top_json(db);
+  EXPECT_GT(top["total_samples"].get<int>(), 0) << "what was kept is readable";
+}
+
+TEST_F(SmallDisk, TooSmallForAnythingLeavesNoFile) {
+  HOTLINE_REQUIRE_ROOT();
+  mount("64k");
+  const std::string db = dir_.file("none.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "-F", "1000", "-d", "10s", "-o", db, "--", fixture("deep")}, 60s);
+  EXPECT_EQ(r.code, 6) << r.err;
+  EXPECT_NE(r.err.find("is full"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+  EXPECT_FALSE(std::filesystem::exists(db + "-wal"));
 }
 
 TEST(ExitCodes, ProcessNotFound) {

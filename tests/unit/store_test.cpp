@@ -224,3 +224,75 @@ TEST(JsonOutput, InvalidUtf8IsReplacedNotFatal) {
 
 }  // namespace
 }  // namespace hotline
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <chrono>
+
+namespace hotline {
+namespace {
+
+// A recording is untrusted input: what it holds is checked as it is read.
+class HostileRecording : public Recording {
+ protected:
+  void tamper(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    const std::string message = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+  void expect_refused(const std::string& contains) {
+    try {
+      RecordingReader reader(path_);
+      TopOptions options;
+      cpu_top(reader, options);
+      ADD_FAILURE() << "read a recording that " << contains;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::database) << e.what();
+      EXPECT_NE(std::string(e.what()).find(contains), std::string::npos) << e.what();
+    }
+  }
+};
+
+TEST_F(HostileRecording, CountsNearTwoToTheSixtyFourAreRefused) {
+  tamper("UPDATE cpu_samples SET count = -1 WHERE rowid = 1");  // 2^64 - 1 as an unsigned count
+  expect_refused("impossible values");
+}
+
+TEST_F(HostileRecording, HugeCountsThatWouldWrapTheTotalAreRefused) {
+  tamper("UPDATE cpu_samples SET count = 281474976710656");  // 2^48 each
+  expect_refused("impossible values");
+}
+
+TEST_F(HostileRecording, AViewInPlaceOfATableIsRefusedAtOnce) {
+  tamper("DROP TABLE cpu_samples; CREATE VIEW cpu_samples(checkpoint_id, stack_id, pid, tid, count) AS "
+         "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT 1, 1, 1, 1, x FROM r");
+  const auto start = std::chrono::steady_clock::now();
+  expect_refused("is a view, not a table");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(HostileFile, AFifoGivenAsARecordingIsRefusedWithoutBlocking) {
+  test::TempDir dir;
+  const std::string fifo = dir.file("rec.db");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"top", "cpu", fifo}, {"export", fifo, "--format", "folded"},
+                                             {"query", fifo, "SELECT 1"}, {"diff", fifo, fifo}, {"view", fifo}}) {
+    std::vector<std::string> argv = {test::hotline_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto start = std::chrono::steady_clock::now();
+    test::RunResult r = test::run(argv, std::chrono::seconds(20));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << args[0];
+    EXPECT_EQ(r.code, 6) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("is a FIFO, not a recording"), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace hotline

@@ -188,7 +188,9 @@ int BPF_KPROBE(heap_enter)
 	const u32 tgid = pid_tgid >> 32;
 	const u32 tid = (u32)pid_tgid;
 	if (!bpf_map_lookup_elem(&targets, &tgid)) {
-		if (tgid != hotline_self)
+		if (tgid == hotline_self)
+			stat_add(HOTLINE_HEAP_SELF_CALLS, 1);
+		else
 			stat_add(kind == HOTLINE_HEAP_FREE ? HOTLINE_HEAP_BYSTANDER_FREES : HOTLINE_HEAP_BYSTANDER_ALLOCS, 1);
 		return 0;
 	}

@@ -92,6 +92,7 @@ enum hotline_heap_stat {
 	HOTLINE_HEAP_BYSTANDER_ALLOCS, /* allocation calls of untracked processes through shared probes */
 	HOTLINE_HEAP_BYSTANDER_FREES,  /* frees of untracked processes through shared probes */
 	HOTLINE_HEAP_DENIED,           /* calls of a process the caller may not profile (bpf/access.h) */
+	HOTLINE_HEAP_SELF_CALLS,       /* hotline's own allocator calls through shared probes */
 	HOTLINE_HEAP_STAT_COUNT
 };
 

@@ -217,6 +217,14 @@ int run(int argc, char** argv) {
       ->check(kFinite)
       ->check(CLI::Range(0.0, 1000000.0))
       ->capture_default_str();
+  rec->add_option("--heap-probes", ro.heap_probes,
+                  "Heap exact mode: per-process (probes only in the profiled processes; a child is probed when "
+                  "hotline sees it fork) or shared (one set per file for every process mapping it: children are "
+                  "followed from their first allocation, but every other process on the host, hotline included, "
+                  "traps on its allocator calls meanwhile; needs CAP_SYS_PTRACE)")
+      ->check(CLI::IsMember({"per-process", "shared"}))
+      ->envname("HOTLINE_HEAP_PROBES")
+      ->capture_default_str();
   rec->add_option("--heap-sample-bytes", ro.heap_sample_bytes,
                   "Heap sampled mode: mean bytes allocated between two samples (smaller: more precise, costlier)")
       ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 34))

@@ -189,7 +189,7 @@ std::uint64_t CpuCollector::estimated_map_bytes() const {
   return 2 * (stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, options_.stack_entries) +
               hash(sizeof(hotline_cpu_key), sizeof(std::uint64_t), options_.count_entries)) +
          hash(sizeof(std::uint32_t), 1, options_.max_processes) + percpu_array(8, HOTLINE_STAT_COUNT) +
-         ringbuf(256 * 1024) + array(8, 1) + array(32, 1);  // .bss (slot), .rodata (access rule)
+         ringbuf(256 * 1024) + mmapable_array(8, 1) + mmapable_array(32, 1);  // .bss (slot), .rodata (access rule)
 }
 
 int CpuCollector::targets_fd() const { return bpf_map__fd(skel_->maps.targets); }

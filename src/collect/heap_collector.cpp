@@ -105,7 +105,7 @@ std::uint64_t HeapCollector::estimated_map_bytes(const Options& o) {
          hash(16, 8 + sizeof(hotline_heap_key), o.live_entries) +                  // live
          hash(sizeof(hotline_heap_key), sizeof(hotline_heap_totals), o.site_entries) +  // sites
          stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, o.stack_entries) +                // heap_stacks
-         percpu_array(8, HOTLINE_HEAP_STAT_COUNT) + array(16, 1);                    // heap_stats, .rodata
+         percpu_array(8, HOTLINE_HEAP_STAT_COUNT) + mmapable_array(32, 1);           // heap_stats, .rodata
 }
 
 HeapCollector::HeapCollector(const Options& options) : options_(options) {
@@ -298,7 +298,14 @@ HeapCollector::Probed HeapCollector::probe(pid_t pid, const std::vector<std::str
       continue;
     }
     if (no_allocator_.contains({opened.inode.dev, opened.inode.ino})) continue;
-    if (sets_.size() >= options_.max_probe_sets) {
+    // Bounded: probe sets, and links still closing (perf-event uprobes close one at a time,
+    // each waiting for grace periods, under a lock the kernel holds for all of them).
+    closing_.erase(std::remove_if(closing_.begin(), closing_.end(),
+                                  [](std::future<void>& f) {
+                                    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+                                  }),
+                   closing_.end());
+    if (sets_.size() >= options_.max_probe_sets || links() + closing_.size() >= kMaxLinks) {
       ++unprobed_files_;
       continue;
     }
@@ -409,7 +416,7 @@ void HeapCollector::purge_dead() {
   static_assert(sizeof(LiveKey) == 16);
   constexpr std::uint32_t kBatch = 4096;
   std::vector<LiveKey> keys(kBatch), doomed;
-  std::vector<std::uint8_t> values(kBatch * bpf_map__value_size(skel_->maps.live));
+  std::vector<std::uint8_t> values(std::size_t{kBatch} * bpf_map__value_size(skel_->maps.live));
   std::uint32_t in = 0, out = 0;
   bool first = true;
   while (true) {
@@ -495,6 +502,7 @@ HeapStats HeapCollector::stats() const {
   s.bystander_allocs = sum(HOTLINE_HEAP_BYSTANDER_ALLOCS) - std::min(calibration_.bystander_allocs, sum(HOTLINE_HEAP_BYSTANDER_ALLOCS));
   s.bystander_frees = sum(HOTLINE_HEAP_BYSTANDER_FREES) - std::min(calibration_.bystander_frees, sum(HOTLINE_HEAP_BYSTANDER_FREES));
   s.denied = sum(HOTLINE_HEAP_DENIED);
+  s.self_calls = sum(HOTLINE_HEAP_SELF_CALLS) - std::min(calibration_.self_calls, sum(HOTLINE_HEAP_SELF_CALLS));
   return s;
 }
 

@@ -46,6 +46,7 @@ struct HeapStats {
                 failed = 0;
   std::uint64_t bystander_allocs = 0, bystander_frees = 0;  // untracked processes' calls through shared probes
   std::uint64_t denied = 0;                                 // calls of processes the caller may not profile
+  std::uint64_t self_calls = 0;                             // hotline's own calls through shared probes
 };
 
 struct HeapProbe {
@@ -55,6 +56,10 @@ struct HeapProbe {
 
 class HeapCollector {
  public:
+  // Probe links open or still closing, at most: a bound on descriptors whatever the target
+  // does (perf-event uprobes close one at a time, each waiting for grace periods).
+  static constexpr std::size_t kMaxLinks = 512;
+
   struct Options {
     std::uint32_t live_entries = 1u << 20;
     std::uint32_t site_entries = 1u << 16;

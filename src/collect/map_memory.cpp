@@ -54,6 +54,11 @@ std::uint64_t array(std::uint32_t value_size, std::uint32_t entries) {
   return kArray + std::uint64_t{entries} * round8(value_size);
 }
 
+std::uint64_t mmapable_array(std::uint32_t value_size, std::uint32_t entries) {
+  const auto align = [](std::uint64_t n) { return (n + kPage - 1) / kPage * kPage; };
+  return align(kArray) + align(std::uint64_t{entries} * round8(value_size));
+}
+
 std::uint64_t locked(int map_fd) {
   auto text = read_text_file(fmt::format("/proc/self/fdinfo/{}", map_fd), 4096);
   if (!text) return 0;

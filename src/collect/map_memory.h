@@ -26,6 +26,8 @@ std::uint64_t stack_trace(std::uint32_t value_size, std::uint32_t entries);
 std::uint64_t ringbuf(std::uint32_t data_bytes);
 std::uint64_t percpu_array(std::uint32_t value_size, std::uint32_t entries);
 std::uint64_t array(std::uint32_t value_size, std::uint32_t entries);
+// A skeleton's .bss / .rodata: mmapable arrays, each part page-aligned.
+std::uint64_t mmapable_array(std::uint32_t value_size, std::uint32_t entries);
 
 // The `memlock` the kernel reports for an open map (0 when it cannot be read).
 std::uint64_t locked(int map_fd);

@@ -189,19 +189,14 @@ class Session {
   Clock::time_point heap_checked_at_;
   double heap_cpu_start_ = 0;
   HeapStats heap_stats_start_;
-  bool heap_attached_ = false;
-  bool heap_unprobed_warned_ = false;
   Caller caller_;
   BpfAccessRule access_;
   std::map<pid_t, bool> allowed_;  // restricted callers: the rule per process, this checkpoint
   std::set<pid_t> denied_at_exec_;
-  int stopped_profiling_ = 0;
   std::uint64_t denied_samples_ = 0;
   std::uint64_t map_budget_ = 0;
-  bool uprobe_multi_ = false;
   std::string heap_probe_list_;
   std::set<std::string> heap_probe_names_;
-  int heap_checks_ = 0;
   std::unique_ptr<LaunchedCommand> command_;
   Symbolizer symbolizer_;
   std::set<pid_t> alive_;
@@ -216,6 +211,12 @@ class Session {
   std::uint64_t samples_written_ = 0;
   std::int64_t checkpoints_ = 0;
   std::int64_t committed_ms_ = 0;  // the end of the last committed checkpoint
+  // Small members last (no padding between the larger ones).
+  int stopped_profiling_ = 0;
+  int heap_checks_ = 0;
+  bool heap_attached_ = false;
+  bool heap_unprobed_warned_ = false;
+  bool uprobe_multi_ = false;
   bool disk_full_ = false;
 };
 
@@ -352,7 +353,7 @@ bool Session::load_heap(const CpuCollector& cpu) {
   hopts.stack_entries = scale(hopts.stack_entries);
   hopts.targets_fd = cpu.targets_fd();
   hopts.access = access_;
-  hopts.per_process = access_.restricted;
+  hopts.per_process = options_.heap_probes != "shared";
   hopts.uprobe_multi = uprobe_multi_;
   // One budget for every map: what the CPU sampler's maps left. Halved to fit it, and again
   // when the kernel refuses them for lack of memory; below the floor, no heap profile.
@@ -423,9 +424,9 @@ void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
   const HeapCollector::Probed probed = heap_->probe(pid, files);
   if (heap_->unprobed_files() > 0 && !heap_unprobed_warned_) {
     heap_unprobed_warned_ = true;
-    warn(fmt::format("heap: the limit of {} probed files was reached: allocators in further files are not tracked "
-                     "(counted in meta heap_unprobed_files)",
-                     HeapCollector::Options{}.max_probe_sets));
+    warn(fmt::format("heap: the limit on heap probes was reached ({} probe sets, {} links open or closing): "
+                     "allocators in further files or processes are not tracked (counted in meta heap_unprobed_files)",
+                     HeapCollector::Options{}.max_probe_sets, HeapCollector::kMaxLinks));
   }
   if (!probed.covered && (!files.empty() || heap_attached_)) return;  // nothing new
   if (!probed.covered) {
@@ -457,8 +458,8 @@ void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
   heap_guard_at_ = heap_checked_at_ + milliseconds(250);
 }
 
-// A uprobe costs microseconds per call: every second under the probes (the first one
-// included), project the targets' slowdown from their allocation rate and the probe cost
+// A uprobe costs microseconds per call: every quarter second under the probes, project the
+// targets' slowdown from their allocation rate and the probe cost
 // measured on this host, and the CPU time other processes lose to the shared probes (their
 // calls trap too), and give up the heap (not the CPU profile) when either is above
 // --max-overhead.
@@ -475,12 +476,15 @@ void Session::check_heap_overhead() {
                                                 heap_stats_start_.untracked_frees);
   const double other_alloc = static_cast<double>(now.bystander_allocs - heap_stats_start_.bystander_allocs);
   const double other_free = static_cast<double>(now.bystander_frees - heap_stats_start_.bystander_frees);
+  const double own_calls = static_cast<double>(now.self_calls - heap_stats_start_.self_calls);
   const double per_alloc = (probe_cost_ns_.first + probe_cost_ns_.second) / 1e9, per_free = probe_cost_ns_.first / 1e9;
   const double probe_seconds = calls_alloc * per_alloc + calls_free * per_free;
   const double own_cpu = std::max(cpu - heap_cpu_start_ - probe_seconds, 0.01);
   const double slowdown_pct = 100.0 * probe_seconds / own_cpu;
   // Of one CPU: the time other processes lost per second of wall clock.
   const double others_pct = 100.0 * (other_alloc * per_alloc + other_free * per_free) / elapsed;
+  // hotline's own calls (symbolizing, writing): counted at the cost of an allocation each.
+  const double self_pct = 100.0 * own_calls * per_alloc / elapsed;
   heap_cpu_start_ = cpu;
   heap_stats_start_ = now;
   ++heap_checks_;
@@ -492,7 +496,10 @@ void Session::check_heap_overhead() {
     facts += fmt::format("; other processes made {:.0f} calls through the shared probes, {:.1f}% of a CPU",
                          other_alloc + other_free, others_pct);
   }
-  const double worst = std::max(slowdown_pct, others_pct);
+  if (own_calls > 0) {
+    facts += fmt::format("; hotline's own allocator calls through them cost {:.1f}% of a CPU", self_pct);
+  }
+  const double worst = std::max({slowdown_pct, others_pct, self_pct});
   // 100% or more: the user accepts any slowdown (the guard is off).
   if (options_.max_overhead_pct < 100.0 && worst > options_.max_overhead_pct) {
     heap_->detach();
@@ -505,7 +512,9 @@ void Session::check_heap_overhead() {
                      facts, options_.max_overhead_pct));
     return;
   }
-  heap_guard_at_ = Clock::now() + std::chrono::seconds(1);
+  // Every quarter second: with shared probes, another process may start allocating at any
+  // time, and pays until the next look.
+  heap_guard_at_ = Clock::now() + milliseconds(250);
   if (heap_checks_ == 1) {
     writer_->set_meta("heap_decision", fmt::format("kept: {} (limit {}%)", facts, options_.max_overhead_pct));
     if (options_.verbose) info("heap: " + facts);
@@ -524,6 +533,7 @@ void Session::write_stats() {
   if (heap_) {
     const HeapStats h = heap_->stats();
     writer_->set_meta("heap_bystander_calls", std::to_string(h.bystander_allocs + h.bystander_frees));
+    writer_->set_meta("heap_self_calls", std::to_string(h.self_calls));
     writer_->set_meta("heap_unprobed_files", std::to_string(heap_->unprobed_files()));
     if (!caller_.unrestricted) writer_->set_meta("heap_denied_calls", std::to_string(h.denied));
     writer_->set_meta("heap_allocations", std::to_string(h.allocs));
@@ -586,6 +596,8 @@ void Session::checkpoint() {
   ++checkpoints_;
   committed_ms_ = ms;
   warn_refusals();
+  // A long checkpoint is when hotline's own allocations through shared probes add up.
+  if (heap_guard_at_ && Clock::now() >= *heap_guard_at_) check_heap_overhead();
 }
 
 int Session::run_keeping_what_counts() {
@@ -691,6 +703,13 @@ int Session::run() {
   caller_ = current_caller(facts);
   access_ = {!caller_.unrestricted, caller_.uid, caller_.gid, caller_.permitted_caps};
   map_budget_ = map_memory::budget();
+  // Shared probes make every other process trap: only when asked for, and only for a caller
+  // that may touch other users' processes at all.
+  if (options_.heap_probes == "shared" && access_.restricted) {
+    throw Error(ExitCode::permission, "--heap-probes shared places probes in every process mapping a probed file",
+                fmt::format("that needs CAP_SYS_PTRACE ({}); without it use the default, --heap-probes per-process",
+                            setcap_remedy()));
+  }
   uprobe_multi_ = facts.uprobe_multi;
   std::string exe_for_check;
   if (!options_.command.empty()) {
@@ -968,7 +987,7 @@ int Session::run() {
   collector_.reset();  // detach before the final report: nothing of ours stays attached
   if (heap_) {
     const HeapStats h = heap_->stats();
-    heap_.reset();
+    heap_->detach();  // the links close in the background while the recording is finished
     if (h.dropped + h.sites_full > 0) {
       warn(fmt::format("heap: {} allocations were not tracked (maps full): raise --map-scale", h.dropped + h.sites_full));
     }

@@ -24,6 +24,7 @@ struct RecordOptions {
   std::string heap = "auto";         // auto | exact | sampled | off
   std::uint64_t heap_sample_bytes = std::uint64_t{512} * 1024;  // sampled mode: mean bytes between samples
   double max_overhead_pct = 5.0;     // heap exact mode: detach above this projected slowdown
+  std::string heap_probes = "per-process";  // heap exact mode: per-process | shared
   bool force = false;
   bool quiet = false;
   bool live_view = false;  // the terminal UI while recording (stdout and stdin are a terminal)

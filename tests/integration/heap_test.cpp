@@ -197,21 +197,25 @@ std::size_t open_fds(pid_t pid) {
   return n;
 }
 
-// A shell loop starting ~20 short children a second: probes are per file, not per child
-// (a handful of links whatever the number of children), descriptors stay bounded, the
-// children's allocations are counted, and SIGTERM ends the recording at once.
-TEST(HeapExact, AForkingTargetKeepsProbesBoundedAndStopsAtOnce) {
+// A shell loop starting ~20 short children a second, with both kinds of probes: per
+// process (the default: a set per child, released when it exits) and shared (one set per
+// file for all). Either way links and descriptors stay bounded whatever the number of
+// children, and SIGTERM ends the recording at once; shared probes see the children from their
+// first allocation.
+class HeapForking : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HeapForking, ProbesStayBoundedAndSigtermStopsAtOnce) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   Child loop({"/bin/sh", "-c", "while :; do /bin/true; /bin/sleep 0.03; done"});
   std::this_thread::sleep_for(200ms);
   const std::string db = dir.file("fork.db");
   Child recorder({hotline_bin(), "record", "-q", "--pid", std::to_string(loop.pid()), "--heap", "exact",
-                  "--max-overhead", "100", "-d", "120s", "-o", db},
+                  "--heap-probes", GetParam(), "--max-overhead", "100", "-d", "120s", "-o", db},
                  true);
   std::this_thread::sleep_for(6s);
   const std::size_t links = uprobe_count();
-  EXPECT_LE(links, 8u) << "per file, not per child";
+  EXPECT_LE(links, GetParam() == "shared" ? 8u : 16u) << "not a set per child ever forked";
   EXPECT_GE(links, 1u);
   const std::size_t fds = open_fds(recorder.pid());
   EXPECT_LT(fds, 150u) << "descriptors do not grow with the children";
@@ -224,11 +228,44 @@ TEST(HeapExact, AForkingTargetKeepsProbesBoundedAndStopsAtOnce) {
   EXPECT_LT(took, 1500ms) << "SIGTERM honoured at once";
   EXPECT_EQ(uprobe_count(), 0u) << "every probe is gone";
   EXPECT_GT(std::stoi(query_value(db, "SELECT COUNT(*) FROM processes")), 60) << "the children were followed";
-  // Allocations of the children (true and sleep run libc's startup mallocs), not only the shell's.
-  EXPECT_GT(std::stoi(query_value(db, "SELECT COUNT(DISTINCT pid) FROM heap_samples WHERE pid != " +
-                                          std::to_string(loop.pid()))),
-            20);
-  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'heap_probe_scope'"), "shared");
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'heap_probe_scope'"), GetParam());
+  const int with_heap = std::stoi(query_value(
+      db, "SELECT COUNT(DISTINCT pid) FROM heap_samples WHERE pid != " + std::to_string(loop.pid())));
+  // Shared: allocations of the children (true and sleep run libc's start-up mallocs).
+  if (GetParam() == "shared") EXPECT_GT(with_heap, 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Probes, HeapForking, ::testing::Values("per-process", "shared"));
+
+// Shared probes make other processes trap too: their calls are counted, and the guard
+// detaches the probes when they cost more than --max-overhead of a CPU. Per-process probes
+// leave them alone.
+TEST(HeapExact, SharedProbesCountOtherProcessesAndTheGuardProtectsThem) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  Child target({fixture("single")});  // allocates nothing
+  Child other({fixture("heap")});     // not profiled: churns 1 GiB through malloc/free on SIGUSR1
+  std::this_thread::sleep_for(300ms);
+  for (const std::string scope : {"shared", "per-process"}) {
+    SCOPED_TRACE(scope);
+    const std::string db = dir.file(scope + ".db");
+    Child recorder({hotline_bin(), "record", "-q", "--pid", std::to_string(target.pid()), "--heap-probes", scope,
+                    "-d", "4s", "-o", db},
+                   true);
+    std::this_thread::sleep_for(1500ms);
+    if (scope == "shared") other.signal(SIGUSR1);
+    ASSERT_EQ(recorder.wait(60s).value_or(-1), 0) << recorder.read_stderr();
+    const std::string err = recorder.read_stderr();
+    if (scope == "shared") {
+      EXPECT_NE(err.find("heap probes detached"), std::string::npos) << err;
+      EXPECT_NE(err.find("other processes made"), std::string::npos) << err;
+      EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'heap_mode'"), "detached");
+      EXPECT_GT(std::stoll(query_value(db, "SELECT value FROM meta WHERE key = 'heap_bystander_calls'")), 1000);
+    } else {
+      EXPECT_EQ(err.find("detached"), std::string::npos) << err;
+      EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'heap_bystander_calls'"), "0");
+    }
+  }
 }
 
 TEST(HeapSampled, TheChannelIsPrivateAndTheLibrarySealed) {

@@ -381,6 +381,17 @@ TEST_F(LeastPrivilege, OwnProcessByPidRecordsItsHeapWithDefaultOptions) {
   EXPECT_EQ(report["entries"][0]["line"], line_of("heap.c", "HEAP_LIVE_LINE")) << heap.out;
 }
 
+TEST_F(LeastPrivilege, SharedHeapProbesAreRefused) {
+  HOTLINE_REQUIRE_ROOT();
+  NobodysProcess target({fixture("single")});
+  const std::string db = dir_.file("shared.db");
+  RunResult r = as_nobody({"record", "-q", "-d", "1s", "--heap-probes", "shared", "-o", db, "--pid",
+                           std::to_string(target.pid())});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("every process mapping a probed file"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
+
 TEST_F(LeastPrivilege, WithoutUprobeMultiTheHeapFallsBackToCpuOnly) {
   HOTLINE_REQUIRE_ROOT();
   NobodysProcess target({fixture("single")});

@@ -45,9 +45,10 @@ static __always_inline int hotline_may_profile(struct task_struct *task)
 	__u64 caps = 0;
 	if (bpf_core_read(&caps, sizeof(caps), &cred->cap_permitted) != 0 || (caps & ~hotline_caps) != 0)
 		return 0;
+	/* No mm: a thread past exit_mm (the kernel's rule skips the dumpable check then too). */
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	if (!mm)
-		return 0;
+		return 1;
 	return (hotline_mm_flags(mm) & HOTLINE_MMF_DUMPABLE_MASK) == HOTLINE_SUID_DUMP_USER;
 }
 

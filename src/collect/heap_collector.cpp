@@ -101,7 +101,7 @@ HeapCollector::Link::~Link() {
 
 std::uint64_t HeapCollector::estimated_map_bytes(const Options& o) {
   using namespace map_memory;
-  return hash(sizeof(std::uint32_t), 16 + 8 + sizeof(hotline_heap_key), 16384) +  // pending_calls
+  return hash(sizeof(std::uint32_t), 24 + sizeof(hotline_heap_key) + 8, 16384) +   // pending_calls (struct pending)
          hash(16, 8 + sizeof(hotline_heap_key), o.live_entries) +                  // live
          hash(sizeof(hotline_heap_key), sizeof(hotline_heap_totals), o.site_entries) +  // sites
          stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, o.stack_entries) +                // heap_stacks
@@ -157,19 +157,63 @@ HeapCollector::~HeapCollector() {
   }
   sets_.clear();
   release(std::move(all));
-  for (auto& f : closing_) f.wait();
+  {
+    const std::lock_guard hold(closing_lock_);
+    stopping_ = true;
+  }
+  closing_wake_.notify_all();
+  for (std::thread& t : closers_) t.join();  // each drains the queue before it returns
+  to_close_.clear();
   if (skel_ != nullptr) skeleton::destroy_heap(skel_);
 }
 
+namespace {
+constexpr std::size_t kClosers = 8;
+}  // namespace
+
 void HeapCollector::release(std::vector<Link> links) {
-  closing_.erase(std::remove_if(closing_.begin(), closing_.end(),
-                                [](std::future<void>& f) {
-                                  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-                                }),
-                 closing_.end());
-  for (Link& link : links) {
-    closing_.push_back(std::async(std::launch::async, [l = std::move(link)]() mutable { Link gone = std::move(l); }));
+  if (links.empty()) return;
+  {
+    const std::lock_guard hold(closing_lock_);
+    for (Link& link : links) to_close_.push_back(std::move(link));
+    if (closers_.size() < std::min(kClosers, to_close_.size())) {
+      try {
+        closers_.emplace_back([this] { closer(); });
+      } catch (const std::system_error&) {
+        // No thread to be had (a pids limit, say): the links close below, one at a time.
+      }
+    }
+    if (!closers_.empty()) {
+      closing_wake_.notify_all();
+      return;
+    }
   }
+  std::deque<Link> now;
+  {
+    const std::lock_guard hold(closing_lock_);
+    now.swap(to_close_);
+  }
+  now.clear();  // closes them here
+}
+
+void HeapCollector::closer() {
+  std::unique_lock hold(closing_lock_);
+  while (true) {
+    closing_wake_.wait(hold, [this] { return stopping_ || !to_close_.empty(); });
+    if (to_close_.empty()) return;  // stopping, nothing left
+    Link link = std::move(to_close_.front());
+    to_close_.pop_front();
+    ++in_close_;
+    hold.unlock();
+    { Link gone = std::move(link); }
+    hold.lock();
+    --in_close_;
+  }
+}
+
+std::size_t HeapCollector::closing() const {
+  const std::lock_guard hold(closing_lock_);
+  return to_close_.size() + in_close_;
 }
 
 void HeapCollector::detach() {
@@ -300,12 +344,7 @@ HeapCollector::Probed HeapCollector::probe(pid_t pid, const std::vector<std::str
     if (no_allocator_.contains({opened.inode.dev, opened.inode.ino})) continue;
     // Bounded: probe sets, and links still closing (perf-event uprobes close one at a time,
     // each waiting for grace periods, under a lock the kernel holds for all of them).
-    closing_.erase(std::remove_if(closing_.begin(), closing_.end(),
-                                  [](std::future<void>& f) {
-                                    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-                                  }),
-                   closing_.end());
-    if (sets_.size() >= options_.max_probe_sets || links() + closing_.size() >= kMaxLinks) {
+    if (sets_.size() >= options_.max_probe_sets || links() + closing() >= kMaxLinks) {
       ++unprobed_files_;
       continue;
     }

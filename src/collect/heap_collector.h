@@ -15,9 +15,12 @@
 // Owns the BPF skeleton and every link (RAII, fd-based: nothing outlives hotline).
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
-#include <future>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <set>
 #include <string>
@@ -136,7 +139,11 @@ class HeapCollector {
   using SetKey = std::tuple<dev_t, ino_t, pid_t>;  // file, and the process for per-process sets (0: shared)
 
   std::vector<Link> attach_file(int fd, const std::string& path, pid_t scope, std::vector<HeapProbe>& probes);
+  // Hands links to the closers: a few threads (each close waits for kernel grace periods;
+  // uprobe_multi links do not serialize, so several closing at once take the time of one).
   void release(std::vector<Link> links);
+  void closer();  // a closer thread's loop
+  std::size_t closing() const;
   void purge_dead();
 
   Options options_;
@@ -146,7 +153,12 @@ class HeapCollector {
   std::map<SetKey, ProbeSet> sets_;
   std::set<std::pair<dev_t, ino_t>> no_allocator_;  // looked at: defines none
   std::set<pid_t> dead_;                            // forgotten since the last drain
-  std::vector<std::future<void>> closing_;
+  mutable std::mutex closing_lock_;
+  std::condition_variable closing_wake_;
+  std::deque<Link> to_close_;
+  std::size_t in_close_ = 0;  // taken by a closer, not closed yet
+  bool stopping_ = false;
+  std::vector<std::thread> closers_;
   std::uint64_t unprobed_files_ = 0;
   HeapStats calibration_;  // what the calibration itself counted, subtracted from stats()
   struct Site {

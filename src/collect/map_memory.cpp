@@ -3,6 +3,8 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -71,10 +73,76 @@ std::uint64_t locked(int map_fd) {
   }
 }
 
+namespace {
+
+std::optional<std::uint64_t> number_in(const std::string& path) {
+  auto text = read_text_file(path, 64);
+  if (!text || text->starts_with("max")) return std::nullopt;
+  try {
+    return std::stoull(*text);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> cgroup_memory_left() {
+  // Mount points of the v2 hierarchy and of the v1 memory controller.
+  std::string v2, v1;
+  if (auto mounts = read_text_file("/proc/self/mountinfo", 1 << 20)) {
+    std::istringstream in(*mounts);
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream fields(line);
+      std::string id, parent, dev, root, point, options, word;
+      fields >> id >> parent >> dev >> root >> point >> options;
+      while (fields >> word && word != "-") {
+      }
+      std::string type, source, super;
+      fields >> type >> source >> super;
+      if (type == "cgroup2" && v2.empty()) v2 = point;
+      if (type == "cgroup" && (super.find(",memory") != std::string::npos || super.starts_with("memory")) &&
+          v1.empty()) {
+        v1 = point;
+      }
+    }
+  }
+  std::optional<std::uint64_t> left;
+  auto consider = [&](const std::string& dir, const char* limit_file, const char* usage_file) {
+    // The cgroup and its parents: the tightest limit counts.
+    for (std::string d = dir;; d = d.substr(0, d.rfind('/'))) {
+      auto limit = number_in(d + "/" + limit_file);
+      auto usage = number_in(d + "/" + usage_file);
+      if (limit && usage && *limit < (std::uint64_t{1} << 60)) {
+        const std::uint64_t here = *limit > *usage ? *limit - *usage : 0;
+        left = left ? std::min(*left, here) : here;
+      }
+      if (d.size() <= 1 || d.rfind('/') == std::string::npos) break;
+    }
+  };
+  if (auto groups = read_text_file("/proc/self/cgroup", 1 << 16)) {
+    std::istringstream in(*groups);
+    for (std::string line; std::getline(in, line);) {
+      const auto first = line.find(':'), second = line.find(':', first + 1);
+      if (first == std::string::npos || second == std::string::npos) continue;
+      const std::string controllers = line.substr(first + 1, second - first - 1), path = line.substr(second + 1);
+      if (controllers.empty() && !v2.empty()) {
+        consider(v2 + (path == "/" ? "" : path), "memory.max", "memory.current");
+      }
+      if (!v1.empty() && (controllers == "memory" || controllers.find("memory,") != std::string::npos ||
+                          controllers.ends_with(",memory"))) {
+        consider(v1 + (path == "/" ? "" : path), "memory.limit_in_bytes", "memory.usage_in_bytes");
+      }
+    }
+  }
+  return left;
+}
+
 std::uint64_t budget() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return ~0ull;
-  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 8;
+  std::uint64_t out = pages <= 0 || page <= 0 ? ~0ull : static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 8;
+  if (auto left = cgroup_memory_left()) out = std::min(out, *left / 2);
+  return out;
 }
 
 }  // namespace hotline::map_memory

@@ -7,6 +7,7 @@
 // bytes_memlock, and what a memory cgroup is charged. The struct sizes are those of this
 // kernel class (6.x x86_64); a test compares the estimates with fdinfo on the running kernel.
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 
 namespace hotline {
@@ -32,7 +33,12 @@ std::uint64_t mmapable_array(std::uint32_t value_size, std::uint32_t entries);
 // The `memlock` the kernel reports for an open map (0 when it cannot be read).
 std::uint64_t locked(int map_fd);
 
-// Every map hotline creates together stays within this: 1/8 of physical memory.
+// Every map hotline creates together stays within this: 1/8 of physical memory, and within
+// a memory cgroup's limit half of what is left under it (hotline itself and the recording's
+// page cache are charged there too).
 std::uint64_t budget();
+// What the memory cgroup hotline runs in (or one of its parents) still allows, v1 or v2;
+// nullopt when there is no limit.
+std::optional<std::uint64_t> cgroup_memory_left();
 
 }  // namespace hotline::map_memory

@@ -289,7 +289,10 @@ void PerfCollector::handle_record(const char* record, std::size_t size) {
       const auto tid = static_cast<pid_t>(load<std::uint32_t>(body + 4));
       std::string comm(body + 8, strnlen(body + 8, body_size - 8));
       comms_[tid] = comm;
-      if ((header.misc & PERF_RECORD_MISC_COMM_EXEC) != 0) pending_.push_back({ProcEvent::exec, pid, 0, comm});
+      if ((header.misc & PERF_RECORD_MISC_COMM_EXEC) != 0) {
+        if (options_.may_profile && !options_.may_profile(pid)) removed_.insert(pid);
+        pending_.push_back({ProcEvent::exec, pid, 0, comm});
+      }
       return;
     }
     case PERF_RECORD_EXIT: {

@@ -28,6 +28,10 @@ class PerfCollector final : public CpuSource {
     // mode is sampled (time spent in the kernel is then not seen at all).
     bool kernel = false;
     std::uint32_t buffer_pages = 32;  // per CPU, a power of two; halved on EPERM (mlock limit)
+    // Callers without CAP_SYS_PTRACE: the ownership rule, asked the moment an exec is read,
+    // so that the samples read after it are dropped at once (the kernel removes these events
+    // itself at a privileged exec, unless fs.suid_dumpable is 1).
+    std::function<bool(pid_t)> may_profile;
   };
 
   explicit PerfCollector(const Options& options);

@@ -56,6 +56,16 @@ OpenedFile accept(UniqueFd path_fd, const FileOrigin& origin, const FileLimits& 
   if (!mapped && !owner_ok && !limits.any_owner) {
     return refused(fmt::format("belongs to uid {}, neither the process's owner nor root", st.st_uid));
   }
+  // Root's file where a process that is not root could have linked it (fs.protected_hardlinks
+  // off): only when that process could read it itself.
+  const bool target_is_root =
+      std::find(origin.owners.begin(), origin.owners.end(), uid_t{0}) != origin.owners.end();
+  if (!mapped && !limits.any_owner && origin.pid != 0 && st.st_uid == 0 && !target_is_root) {
+    const bool in_group = std::find(origin.groups.begin(), origin.groups.end(), st.st_gid) != origin.groups.end();
+    if ((st.st_mode & S_IROTH) == 0 && !(in_group && (st.st_mode & S_IRGRP) != 0)) {
+      return refused("belongs to root and is not readable by the process");
+    }
+  }
   if (limits.max_bytes > 0 && static_cast<std::uint64_t>(st.st_size) > limits.max_bytes) {
     return refused(fmt::format("is larger than {} MiB", limits.max_bytes >> 20));
   }
@@ -110,16 +120,20 @@ int open_components(int root, const std::string& relative) {
   return dir.release();
 }
 
-std::vector<uid_t> uids_of(pid_t pid) {
-  std::vector<uid_t> out;
-  if (auto uids = read_status_field(pid, "Uid")) {
-    std::istringstream in(*uids);
-    for (uid_t u = 0; in >> u;) {
-      if (std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
+std::vector<std::uint32_t> ids_of(pid_t pid, std::initializer_list<const char*> fields) {
+  std::vector<std::uint32_t> out;
+  for (const char* field : fields) {
+    if (auto ids = read_status_field(pid, field)) {
+      std::istringstream in(*ids);
+      for (std::uint32_t id = 0; in >> id;) {
+        if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+      }
     }
   }
   return out;
 }
+
+std::vector<uid_t> uids_of(pid_t pid) { return ids_of(pid, {"Uid"}); }
 
 }  // namespace
 
@@ -147,6 +161,7 @@ std::optional<FileOrigin> target_origin(pid_t pid) {
   if (!root) return std::nullopt;
   origin.root = shared_root(std::move(root));
   origin.owners = uids_of(pid);
+  origin.groups = ids_of(pid, {"Gid", "Groups"});
   if (origin.owners.empty()) return std::nullopt;
   return origin;
 }
@@ -169,7 +184,11 @@ OpenedFile open_in_root(const FileOrigin& origin, const std::string& path, const
   open_how how{};
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  int fd = static_cast<int>(::syscall(SYS_openat2, origin.root->get(), relative.c_str(), &how, sizeof how));
+  int fd = -1;
+  for (int attempt = 0; attempt < 4; ++attempt) {  // EAGAIN: a rename raced the lookup
+    fd = static_cast<int>(::syscall(SYS_openat2, origin.root->get(), relative.c_str(), &how, sizeof how));
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
   if (fd < 0 && (errno == ENOSYS || errno == E2BIG)) fd = open_components(origin.root->get(), relative);
   if (fd < 0) return from_errno(errno);
   return accept(UniqueFd(fd), origin, limits);

@@ -12,7 +12,8 @@
 //    are the only links followed;
 //  - looked at before it is opened (O_PATH: no open side effect, no blocking): only a
 //    regular file, owned by one of the target's uids or by root (or, for a mapped file, the
-//    very inode the target mapped), no larger than the caller's bound;
+//    very inode the target mapped), no larger than the caller's bound; a root-owned file
+//    must also be readable by the target (a hard link to a root-only file is not its own);
 //  - then opened read-only and non-blocking through the descriptor already checked, so
 //    what is read is what was checked.
 #include <sys/types.h>
@@ -31,6 +32,7 @@ namespace hotline {
 struct FileOrigin {
   std::shared_ptr<UniqueFd> root;  // O_PATH directory of the target's root ("/" for ours)
   std::vector<uid_t> owners;       // uids whose files are accepted besides root's
+  std::vector<gid_t> groups;       // the target's gids (real, effective, saved, fs, supplementary)
   pid_t pid = 0;                   // 0: hotline's own (files the user named)
 };
 

@@ -9,20 +9,24 @@
 #include <chrono>
 #include <clocale>
 #include <cstdlib>
-#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "report/heap_top.h"
 #include "store/reader.h"
+#include "target/target_file.h"
 #include "tui/model.h"
 #include "util/duration.h"
+#include "util/files.h"
 #include "util/error.h"
 #include "util/log.h"
 
 namespace hotline {
 namespace {
+
+constexpr std::uint64_t kMaxSourceBytes = 16ull << 20;  // the source view reads no more of a file
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -295,9 +299,15 @@ class Ui {
     source_line_ = l->line;
     source_text_.clear();
     stacks_.clear();
-    std::ifstream in(l->file);
-    std::string text;
-    while (in && std::getline(in, text)) source_text_.push_back(text);
+    // The path comes from the target's debug info: a FIFO or a device there must not block or
+    // be opened, a huge file not be read whole (target/target_file.h).
+    OpenedFile file = open_host_file(own_origin(), l->file, {kMaxSourceBytes, {}, true});
+    if (file) {
+      if (auto text = read_fd(file.fd.get(), kMaxSourceBytes)) {
+        std::istringstream in(*text);
+        for (std::string line; std::getline(in, line);) source_text_.push_back(line);
+      }
+    }
     source_scroll_ = -1;  // centre on the line at the next draw
     dirty_ = true;
   }

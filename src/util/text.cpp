@@ -38,9 +38,12 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) 
 
 bool is_control(std::uint32_t cp) { return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F); }
 
+// Code points XML 1.0 forbids even as characters: U+FFFE and U+FFFF.
+bool xml_forbidden(std::uint32_t cp) { return cp == 0xFFFE || cp == 0xFFFF; }
+
 // Calls keep(i, len) for runs to copy and escape(text) for what replaces a character.
 template <typename Keep, typename Escape>
-void scan(std::string_view s, bool keep_whitespace, Keep keep, Escape escape) {
+void scan(std::string_view s, bool keep_whitespace, Keep keep, Escape escape, bool for_xml = false) {
   for (std::size_t i = 0; i < s.size();) {
     std::uint32_t cp = 0;
     const std::size_t len = utf8_sequence(s, i, cp);
@@ -49,7 +52,8 @@ void scan(std::string_view s, bool keep_whitespace, Keep keep, Escape escape) {
       ++i;
       continue;
     }
-    if (is_control(cp) && !(keep_whitespace && (cp == '\t' || cp == '\n' || cp == '\r'))) {
+    if ((is_control(cp) && !(keep_whitespace && (cp == '\t' || cp == '\n' || cp == '\r'))) ||
+        (for_xml && xml_forbidden(cp))) {
       escape(cp < 0x80 ? fmt::format("\\x{:02x}", cp) : fmt::format("\\u{:04x}", cp));
     } else {
       keep(i, len);
@@ -106,7 +110,7 @@ std::string xml_text(std::string_view text) {
           default: out.append(text.substr(i, len));
         }
       },
-      [&](const std::string& e) { out += e; });
+      [&](const std::string& e) { out += e; }, true);
   return out;
 }
 

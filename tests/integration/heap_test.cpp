@@ -244,16 +244,16 @@ TEST(HeapExact, SharedProbesCountOtherProcessesAndTheGuardProtectsThem) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   Child target({fixture("single")});  // allocates nothing
-  Child other({fixture("heap")});     // not profiled: churns 1 GiB through malloc/free on SIGUSR1
-  std::this_thread::sleep_for(300ms);
   for (const std::string scope : {"shared", "per-process"}) {
     SCOPED_TRACE(scope);
+    Child other({fixture("heap")});  // not profiled: churns 1 GiB through malloc/free on SIGUSR1
+    std::this_thread::sleep_for(300ms);
     const std::string db = dir.file(scope + ".db");
     Child recorder({hotline_bin(), "record", "-q", "--pid", std::to_string(target.pid()), "--heap-probes", scope,
                     "-d", "4s", "-o", db},
                    true);
     std::this_thread::sleep_for(1500ms);
-    if (scope == "shared") other.signal(SIGUSR1);
+    other.signal(SIGUSR1);
     ASSERT_EQ(recorder.wait(60s).value_or(-1), 0) << recorder.read_stderr();
     const std::string err = recorder.read_stderr();
     if (scope == "shared") {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::fixture;
 using test::run;
+using test::RunResult;
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -95,6 +97,23 @@ TEST(TargetFile, OtherUsersFilesAreRefusedUnlessTheyAreTheMappedInode) {
   EXPECT_TRUE(open_in_root(origin, "/etc/hostname", {1 << 20, {}})) << "root's files are accepted";
 }
 
+TEST(TargetFile, ARootOnlyFileIsNotTheTargetsEvenWhereItCouldLinkIt) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to own a file as root";
+  test::TempDir dir;
+  write(dir.file("private"), "0 100 root_only\n");
+  ::chmod(dir.file("private").c_str(), 0600);
+  write(dir.file("public"), "0 100 shared\n");
+  ::chmod(dir.file("public").c_str(), 0644);
+  FileOrigin target = own_origin();
+  target.pid = 1;  // a target, not hotline's own: the check applies
+  target.owners = {65534};
+  target.groups = {65534};
+  OpenedFile f = open_in_root(target, dir.file("private"), {1 << 20, {}});
+  EXPECT_FALSE(f);
+  EXPECT_NE(f.refusal.find("not readable by the process"), std::string::npos) << f.refusal;
+  EXPECT_TRUE(open_in_root(target, dir.file("public"), {1 << 20, {}}));
+}
+
 TEST(TargetFile, LargerThanTheBoundIsRefused) {
   test::TempDir dir;
   write(dir.file("big"), std::string(4096, 'x'));
@@ -145,6 +164,54 @@ TEST(DebugSearch, DebuglinkCandidatesFollowTheRule) {
   auto found = ElfSymbolizer::open(stripped, -1, "prog");
   ASSERT_NE(found, nullptr);
   EXPECT_TRUE(found->has_dwarf()) << "PROG_DIR/.debug/LINK, a regular file";
+}
+
+// Two programs built the usual way (gcc -g) and processed by dwz, which moves their shared
+// DWARF into one multifile named by absolute path in .gnu_debugaltlink: names and types
+// are then references into it (DW_FORM_GNU_strp_alt, DW_FORM_GNU_ref_alt).
+class Dwz : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(run({"/usr/bin/gcc", "-g", "-O1", test::fixture_source("single.c"), "-o", dir_.file("a")}).code, 0);
+    ASSERT_EQ(run({"/usr/bin/gcc", "-g", "-O1", test::fixture_source("work.c"), "-o", dir_.file("b")}).code, 0);
+    common_ = dir_.file("common.debug");
+    RunResult r = run({"/usr/bin/dwz", "-m", common_, "-M", common_, dir_.file("a"), dir_.file("b")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    RunResult info = run({"/usr/bin/readelf", "--debug-dump=info", dir_.file("a")});
+    ASSERT_NE(info.out.find("alt indirect string"), std::string::npos) << "dwz made alt references";
+  }
+  std::uint64_t address_of(const std::string& function) {
+    RunResult nm = run({"/usr/bin/nm", dir_.file("a")});
+    std::istringstream in(nm.out);
+    for (std::string addr, type, name; in >> addr >> type >> name;) {
+      if (name == function) return std::stoull(addr, nullptr, 16);
+    }
+    return 0;
+  }
+  test::TempDir dir_;
+  std::string common_;
+};
+
+TEST_F(Dwz, TheMultifileIsFoundAndItsNamesResolve) {
+  auto elf = ElfSymbolizer::open(dir_.file("a"), -1, "a");
+  ASSERT_NE(elf, nullptr);
+  ASSERT_TRUE(elf->has_dwarf());
+  const std::uint64_t mix = address_of("mix");
+  ASSERT_NE(mix, 0u);
+  EXPECT_EQ(elf->resolve(mix + 4).frames.back().function, "mix") << "the name is in the dwz file";
+}
+
+// The multifile replaced by a FIFO (or a symlink): neither hotline's search nor libdw's own
+// lookup may open it and block.
+TEST_F(Dwz, AFifoInPlaceOfTheMultifileDoesNotBlock) {
+  std::filesystem::rename(common_, dir_.file("kept.debug"));
+  ASSERT_EQ(::mkfifo(common_.c_str(), 0644), 0);
+  const auto start = std::chrono::steady_clock::now();
+  auto elf = ElfSymbolizer::open(dir_.file("a"), -1, "a");
+  ASSERT_NE(elf, nullptr);
+  for (std::uint64_t a = address_of("mix"); a < address_of("mix") + 32; ++a) (void)elf->resolve(a);
+  (void)elf->resolve(address_of("main"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 // A dwz reference (.gnu_debugaltlink) naming a FIFO: libdw must not open it by itself.

@@ -232,7 +232,9 @@ TEST_P(HeapForking, ProbesStayBoundedAndSigtermStopsAtOnce) {
   const int with_heap = std::stoi(query_value(
       db, "SELECT COUNT(DISTINCT pid) FROM heap_samples WHERE pid != " + std::to_string(loop.pid())));
   // Shared: allocations of the children (true and sleep run libc's start-up mallocs).
-  if (GetParam() == "shared") EXPECT_GT(with_heap, 20);
+  if (GetParam() == "shared") {
+    EXPECT_GT(with_heap, 20);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Probes, HeapForking, ::testing::Values("per-process", "shared"));

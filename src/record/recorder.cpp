@@ -247,6 +247,7 @@ void Session::on_event(const ProcEvent& event) {
   switch (event.kind) {
     case ProcEvent::fork:
       symbolizer_.reset_process(event.pid);  // a recycled pid's old mappings are not its own
+      symbolizer_.inherit(event.pid, event.parent);  // until its own snapshot (it may exit first)
       track(event.pid, event.parent, event.comm);
       // The kernel tracks the child already; its files count as in use (shared probes), or
       // it gets probes of its own (per-process probes).

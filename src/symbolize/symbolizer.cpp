@@ -131,6 +131,14 @@ bool Symbolizer::snapshot(pid_t pid) {
 
 void Symbolizer::reset_process(pid_t pid) { processes_.erase(pid); }
 
+void Symbolizer::inherit(pid_t child, pid_t parent) {
+  auto it = processes_.find(parent);
+  if (it == processes_.end()) return;
+  Process& p = processes_[child];
+  p.regions = it->second.regions;
+  p.origin = it->second.origin;
+}
+
 ElfSymbolizer* Symbolizer::elf_for(ModuleId id) {
   Module& m = modules_[id];
   if (m.tried) return modules_[m.canonical].elf.get();

@@ -52,6 +52,9 @@ class Symbolizer {
   bool snapshot(pid_t pid);
   // A new process now has this pid (fork after reuse, exec): forget the old address space.
   void reset_process(pid_t pid);
+  // `child` was forked from `parent`: it starts with the parent's address space (what a
+  // child that exits before its own snapshot ran in).
+  void inherit(pid_t child, pid_t parent);
 
   // `address` is the instruction to attribute: callers pass return addresses minus one.
   ResolvedAddress resolve_user(pid_t pid, std::uint64_t address);

@@ -110,14 +110,16 @@ std::optional<std::uint64_t> cgroup_memory_left() {
   std::optional<std::uint64_t> left;
   auto consider = [&](const std::string& dir, const char* limit_file, const char* usage_file) {
     // The cgroup and its parents: the tightest limit counts.
-    for (std::string d = dir;; d = d.substr(0, d.rfind('/'))) {
+    for (std::string d = dir;;) {
       auto limit = number_in(d + "/" + limit_file);
       auto usage = number_in(d + "/" + usage_file);
       if (limit && usage && *limit < (std::uint64_t{1} << 60)) {
         const std::uint64_t here = *limit > *usage ? *limit - *usage : 0;
         left = left ? std::min(*left, here) : here;
       }
-      if (d.size() <= 1 || d.rfind('/') == std::string::npos) break;
+      const auto slash = d.rfind('/');
+      if (d.size() <= 1 || slash == std::string::npos) break;
+      d.resize(slash);
     }
   };
   if (auto groups = read_text_file("/proc/self/cgroup", 1 << 16)) {

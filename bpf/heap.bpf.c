@@ -191,7 +191,7 @@ int BPF_KPROBE(heap_enter)
 		if (tgid == hotline_self)
 			stat_add(HOTLINE_HEAP_SELF_CALLS, 1);
 		else
-			stat_add(kind == HOTLINE_HEAP_FREE ? HOTLINE_HEAP_BYSTANDER_FREES : HOTLINE_HEAP_BYSTANDER_ALLOCS, 1);
+			stat_add(kind == HOTLINE_ALLOC_FREE ? HOTLINE_HEAP_BYSTANDER_FREES : HOTLINE_HEAP_BYSTANDER_ALLOCS, 1);
 		return 0;
 	}
 	if (!hotline_may_profile_current()) {
@@ -199,18 +199,18 @@ int BPF_KPROBE(heap_enter)
 		return 0;
 	}
 	switch (kind) {
-	case HOTLINE_HEAP_FREE:
+	case HOTLINE_ALLOC_FREE:
 		release(tgid, PT_REGS_PARM1(ctx));
 		return 0;
-	case HOTLINE_HEAP_CALLOC:
+	case HOTLINE_ALLOC_CALLOC:
 		return enter(ctx, tgid, tid, PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx), 0, 0, KIND_ALLOC);
-	case HOTLINE_HEAP_MEMALIGN: /* memalign(alignment, size), aligned_alloc(alignment, size) */
+	case HOTLINE_ALLOC_MEMALIGN: /* memalign(alignment, size), aligned_alloc(alignment, size) */
 		return enter(ctx, tgid, tid, PT_REGS_PARM2(ctx), 0, 0, KIND_ALLOC);
-	case HOTLINE_HEAP_REALLOC:
+	case HOTLINE_ALLOC_REALLOC:
 		return enter(ctx, tgid, tid, PT_REGS_PARM2(ctx), PT_REGS_PARM1(ctx), 0, KIND_REALLOC);
-	case HOTLINE_HEAP_REALLOCARRAY:
+	case HOTLINE_ALLOC_REALLOCARRAY:
 		return enter(ctx, tgid, tid, PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx), PT_REGS_PARM1(ctx), 0, KIND_REALLOC);
-	case HOTLINE_HEAP_POSIX_MEMALIGN:
+	case HOTLINE_ALLOC_POSIX_MEMALIGN:
 		return enter(ctx, tgid, tid, PT_REGS_PARM3(ctx), 0, PT_REGS_PARM1(ctx), KIND_POSIX_MEMALIGN);
 	default:
 		return enter(ctx, tgid, tid, PT_REGS_PARM1(ctx), 0, 0, KIND_ALLOC);

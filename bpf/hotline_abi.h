@@ -71,14 +71,14 @@ struct hotline_heap_totals {
 
 /* What an allocator entry point is, in the attach cookie of its probe: one entry program
  * serves them all (and the return program every kind but free). */
-enum hotline_heap_kind {
-	HOTLINE_HEAP_MALLOC = 0,       /* (size): malloc, valloc, pvalloc, operator new */
-	HOTLINE_HEAP_CALLOC,           /* (count, size) */
-	HOTLINE_HEAP_MEMALIGN,         /* (alignment, size): memalign, aligned_alloc */
-	HOTLINE_HEAP_REALLOC,          /* (ptr, size) */
-	HOTLINE_HEAP_REALLOCARRAY,     /* (ptr, count, size) */
-	HOTLINE_HEAP_POSIX_MEMALIGN,   /* (&ptr, alignment, size) */
-	HOTLINE_HEAP_FREE,             /* (ptr) */
+enum hotline_alloc_fn {
+	HOTLINE_ALLOC_MALLOC = 0,       /* (size): malloc, valloc, pvalloc, operator new */
+	HOTLINE_ALLOC_CALLOC,           /* (count, size) */
+	HOTLINE_ALLOC_MEMALIGN,         /* (alignment, size): memalign, aligned_alloc */
+	HOTLINE_ALLOC_REALLOC,          /* (ptr, size) */
+	HOTLINE_ALLOC_REALLOCARRAY,     /* (ptr, count, size) */
+	HOTLINE_ALLOC_POSIX_MEMALIGN,   /* (&ptr, alignment, size) */
+	HOTLINE_ALLOC_FREE,             /* (ptr) */
 };
 
 enum hotline_heap_stat {

@@ -29,17 +29,17 @@ namespace {
 
 struct Entry {
   const char* name;
-  hotline_heap_kind kind;
+  hotline_alloc_fn kind;
 };
 
 // The malloc family under its plain names (libc, or an allocator that replaces it).
 constexpr Entry kFamily[] = {
-    {"malloc", HOTLINE_HEAP_MALLOC},          {"calloc", HOTLINE_HEAP_CALLOC},
-    {"realloc", HOTLINE_HEAP_REALLOC},        {"reallocarray", HOTLINE_HEAP_REALLOCARRAY},
-    {"free", HOTLINE_HEAP_FREE},              {"cfree", HOTLINE_HEAP_FREE},
-    {"posix_memalign", HOTLINE_HEAP_POSIX_MEMALIGN},
-    {"aligned_alloc", HOTLINE_HEAP_MEMALIGN}, {"memalign", HOTLINE_HEAP_MEMALIGN},
-    {"valloc", HOTLINE_HEAP_MALLOC},          {"pvalloc", HOTLINE_HEAP_MALLOC},
+    {"malloc", HOTLINE_ALLOC_MALLOC},          {"calloc", HOTLINE_ALLOC_CALLOC},
+    {"realloc", HOTLINE_ALLOC_REALLOC},        {"reallocarray", HOTLINE_ALLOC_REALLOCARRAY},
+    {"free", HOTLINE_ALLOC_FREE},              {"cfree", HOTLINE_ALLOC_FREE},
+    {"posix_memalign", HOTLINE_ALLOC_POSIX_MEMALIGN},
+    {"aligned_alloc", HOTLINE_ALLOC_MEMALIGN}, {"memalign", HOTLINE_ALLOC_MEMALIGN},
+    {"valloc", HOTLINE_ALLOC_MALLOC},          {"pvalloc", HOTLINE_ALLOC_MALLOC},
 };
 
 // Prefixes of allocators linked statically under their own names, used when a file does
@@ -253,12 +253,12 @@ std::vector<HeapCollector::Link> HeapCollector::attach_file(int fd, const std::s
   std::vector<std::uint64_t> offsets, cookies, return_offsets;
   std::vector<std::string> names;
   std::set<std::uint64_t> seen;  // aliases (cfree = free) share an entry point
-  auto add = [&](const ElfFunction& f, hotline_heap_kind kind) {
+  auto add = [&](const ElfFunction& f, hotline_alloc_fn kind) {
     if (!seen.insert(f.file_offset).second) return;
     offsets.push_back(f.file_offset);
     cookies.push_back(kind);
     names.push_back(f.name);
-    if (kind != HOTLINE_HEAP_FREE) return_offsets.push_back(f.file_offset);
+    if (kind != HOTLINE_ALLOC_FREE) return_offsets.push_back(f.file_offset);
     probes.push_back({path, f.name});
   };
   if (prefix != "-") {
@@ -267,7 +267,7 @@ std::vector<HeapCollector::Link> HeapCollector::attach_file(int fd, const std::s
     }
   }
   for (const char* name : kOperatorNew) {
-    if (auto it = by_name.find(name); it != by_name.end()) add(*it->second, HOTLINE_HEAP_MALLOC);
+    if (auto it = by_name.find(name); it != by_name.end()) add(*it->second, HOTLINE_ALLOC_MALLOC);
   }
   if (offsets.empty()) return links;
   // The kernel resolves the path itself: give it the descriptor already checked (target
@@ -403,7 +403,7 @@ std::pair<double, double> HeapCollector::calibrate() {
   auto attach = [&](bpf_program* prog, bool ret) -> std::optional<Link> {
     if (multi_) {
       UprobeMultiAttr attr;
-      const std::uint64_t cookie = HOTLINE_HEAP_FREE;
+      const std::uint64_t cookie = HOTLINE_ALLOC_FREE;
       attr.prog_fd = static_cast<std::uint32_t>(bpf_program__fd(prog));
       attr.attach_type = kBpfTraceUprobeMulti;
       attr.path = reinterpret_cast<std::uintptr_t>(path.c_str());
@@ -418,7 +418,7 @@ std::pair<double, double> HeapCollector::calibrate() {
     }
     bpf_uprobe_opts opts{};
     opts.sz = sizeof opts;
-    opts.bpf_cookie = HOTLINE_HEAP_FREE;
+    opts.bpf_cookie = HOTLINE_ALLOC_FREE;
     opts.retprobe = ret;
     bpf_link* l = bpf_program__attach_uprobe_opts(prog, self, path.c_str(), offset, &opts);
     if (l == nullptr) return std::nullopt;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CPU sampling: runs on every software cpu-clock tick of every CPU, keeps only ticks of
- * tracked processes, and counts (thread, user stack id, kernel stack id). Stacks are
- * unwound by the kernel (frame pointers) into stack-trace maps: only instruction pointers
- * reach user space, never stack memory.
+ * tracked processes, and counts (thread, user stack id, kernel stack id). User stacks come
+ * from the unwinder seam (unwind.h) into stack-trace maps: only instruction pointers reach
+ * user space, never stack memory.
  *
  * Double buffering: user space flips `slot` at each checkpoint, waits for an RCU grace
  * period, then drains and clears the counts and stack maps of the old slot while this
@@ -13,6 +13,8 @@
 #include <bpf/bpf_core_read.h>
 #include "hotline_abi.h"
 #include "access.h"
+#include "helpers.h"
+#include "unwind.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -46,7 +48,7 @@ struct counts_map counts1 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, HOTLINE_STAT_COUNT);
+	__uint(max_entries, HOTLINE_CPU_STAT_COUNT);
 	__type(key, u32);
 	__type(value, u64);
 } cpu_stats SEC(".maps");
@@ -61,39 +63,25 @@ volatile __u32 slot = 0;
 
 static __always_inline void stat_add(u32 index, u64 n)
 {
-	u64 *value = bpf_map_lookup_elem(&cpu_stats, &index);
-	if (value)
-		*value += n;
+	hotline_counter_add(&cpu_stats, index, n);
 }
 
 static __always_inline void count_sample(void *counts, struct hotline_cpu_key *key)
 {
-	u64 one = 1;
-	u64 *count = bpf_map_lookup_elem(counts, key);
-	if (count) {
-		__sync_fetch_and_add(count, 1);
-		return;
-	}
-	if (bpf_map_update_elem(counts, key, &one, BPF_NOEXIST) == 0)
-		return;
-	/* Lost a race with another CPU inserting the same key: add to its entry. */
-	count = bpf_map_lookup_elem(counts, key);
+	u64 zero = 0;
+	u64 *count = hotline_lookup_or_init(counts, key, &zero);
 	if (count)
 		__sync_fetch_and_add(count, 1);
 	else
-		stat_add(HOTLINE_STAT_COUNTS_FULL, 1);
+		stat_add(HOTLINE_CPU_STAT_COUNTS_FULL, 1);
 }
 
-static __always_inline s32 stack_id(void *ctx, void *stacks, u64 flags, u32 lost_stat)
+/* A stack id for the key: -1 when there is none, the loss counted. */
+static __always_inline s32 stack_key(s32 id, u32 lost_stat)
 {
-	long id = bpf_get_stackid(ctx, stacks, flags);
-	if (id >= 0)
-		return (s32)id;
-	/* -EFAULT: no stack of this kind (user-mode sample has no kernel part, kernel thread
-	 * has no user part). Anything else (-EEXIST collision, -ENOMEM full) is a loss. */
-	if (id != -14)
+	if (id == HOTLINE_STACK_LOST)
 		stat_add(lost_stat, 1);
-	return -1;
+	return id >= 0 ? id : -1;
 }
 
 SEC("perf_event")
@@ -104,23 +92,23 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (tgid == 0 || !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
 	if (!hotline_may_profile_current()) {
-		stat_add(HOTLINE_STAT_DENIED, 1);
+		stat_add(HOTLINE_CPU_STAT_DENIED, 1);
 		return 0;
 	}
 
-	stat_add(HOTLINE_STAT_SAMPLES, 1);
+	stat_add(HOTLINE_CPU_STAT_SAMPLES, 1);
 	struct hotline_cpu_key key = {};
 	key.pid = tgid;
 	key.tid = (u32)pid_tgid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 
 	if (slot == 0) {
-		key.user_stack = stack_id(ctx, &stacks0, BPF_F_USER_STACK, HOTLINE_STAT_USER_STACK_LOST);
-		key.kernel_stack = stack_id(ctx, &stacks0, 0, HOTLINE_STAT_KERNEL_STACK_LOST);
+		key.user_stack = stack_key(hotline_user_stack(ctx, &stacks0), HOTLINE_CPU_STAT_USER_STACK_LOST);
+		key.kernel_stack = stack_key(hotline_kernel_stack(ctx, &stacks0), HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
 		count_sample(&counts0, &key);
 	} else {
-		key.user_stack = stack_id(ctx, &stacks1, BPF_F_USER_STACK, HOTLINE_STAT_USER_STACK_LOST);
-		key.kernel_stack = stack_id(ctx, &stacks1, 0, HOTLINE_STAT_KERNEL_STACK_LOST);
+		key.user_stack = stack_key(hotline_user_stack(ctx, &stacks1), HOTLINE_CPU_STAT_USER_STACK_LOST);
+		key.kernel_stack = stack_key(hotline_kernel_stack(ctx, &stacks1), HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
 		count_sample(&counts1, &key);
 	}
 	return 0;
@@ -131,7 +119,7 @@ static __always_inline void emit(u32 kind, u32 pid, u32 parent_pid)
 	struct hotline_proc_event *event =
 		bpf_ringbuf_reserve(&proc_events, sizeof(*event), 0);
 	if (!event) {
-		stat_add(HOTLINE_STAT_EVENTS_LOST, 1);
+		stat_add(HOTLINE_CPU_STAT_EVENTS_LOST, 1);
 		return;
 	}
 	event->kind = kind;
@@ -152,7 +140,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	u8 one = 1;
 	if (bpf_map_update_elem(&targets, &child_tgid, &one, BPF_ANY) != 0) {
-		stat_add(HOTLINE_STAT_TARGETS_FULL, 1);
+		stat_add(HOTLINE_CPU_STAT_TARGETS_FULL, 1);
 		return 0;
 	}
 	emit(HOTLINE_PROC_FORK, child_tgid, parent_tgid);

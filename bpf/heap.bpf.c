@@ -4,11 +4,12 @@
  * serves every kind (the probe's attach cookie says which); one return program every kind
  * but free.
  *
- * Probes are shared: one per file and entry point, whichever processes map the file; the
- * programs keep to the tracked processes through the CPU sampler's `targets` map (the same
- * map, by fd), which follows forks and exits in the kernel, so a child is tracked from its
- * first instruction. Calls of other processes return at once (counted: they still pay the
- * trap). A caller without CAP_SYS_PTRACE gets per-process probes instead (user space).
+ * Probes are per process by default: uprobe_multi links the kernel filters to one process.
+ * With `--heap-probes shared` there is one set per file and entry point, whichever
+ * processes map it. Either way the programs keep to the tracked processes through the
+ * process tracker's `targets` map (the CPU sampler's, by fd), which follows forks and exits
+ * in the kernel. Calls of other processes return at once (counted: they still pay the
+ * trap).
  *
  * Kept in the kernel: live blocks (pid, pointer → size, site) and cumulative totals per
  * allocation site. What reaches user space: sizes, counts, instruction pointers.
@@ -21,6 +22,8 @@
 #include <bpf/bpf_tracing.h>
 #include "hotline_abi.h"
 #include "access.h"
+#include "helpers.h"
+#include "unwind.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -97,9 +100,7 @@ struct {
 
 static __always_inline void stat_add(u32 index, u64 n)
 {
-	u64 *value = bpf_map_lookup_elem(&heap_stats, &index);
-	if (value)
-		*value += n;
+	hotline_counter_add(&heap_stats, index, n);
 }
 
 static __always_inline int enter(struct pt_regs *ctx, u32 tgid, u32 tid, u64 size, u64 old_ptr, u64 memptr,
@@ -117,10 +118,10 @@ static __always_inline int enter(struct pt_regs *ctx, u32 tgid, u32 tid, u64 siz
 	call.kind = kind;
 	call.depth = 1;
 	call.key.pid = tgid;
-	long id = bpf_get_stackid(ctx, &heap_stacks, BPF_F_USER_STACK);
-	call.key.stack = id >= 0 ? (s32)id : -1;
+	const s32 id = hotline_user_stack(ctx, &heap_stacks);
+	call.key.stack = id >= 0 ? id : -1;
 	if (id < 0)
-		stat_add(HOTLINE_HEAP_STACK_LOST, 1);
+		stat_add(HOTLINE_HEAP_STAT_STACK_LOST, 1);
 	/* The return address into the caller sits at the stack pointer on entry. */
 	if (bpf_probe_read_user(&call.key.caller, sizeof(call.key.caller), (void *)PT_REGS_SP(ctx)) != 0)
 		call.key.caller = 0;
@@ -130,14 +131,10 @@ static __always_inline int enter(struct pt_regs *ctx, u32 tgid, u32 tid, u64 siz
 
 static __always_inline struct hotline_heap_totals *site(struct hotline_heap_key *key)
 {
-	struct hotline_heap_totals *t = bpf_map_lookup_elem(&sites, key);
-	if (t)
-		return t;
-	struct hotline_heap_totals zero = {};
-	bpf_map_update_elem(&sites, key, &zero, BPF_NOEXIST);
-	t = bpf_map_lookup_elem(&sites, key);
+	const struct hotline_heap_totals zero = {};
+	struct hotline_heap_totals *t = hotline_lookup_or_init(&sites, key, &zero);
 	if (!t)
-		stat_add(HOTLINE_HEAP_SITES_FULL, 1);
+		stat_add(HOTLINE_HEAP_STAT_SITES_FULL, 1);
 	return t;
 }
 
@@ -148,7 +145,7 @@ static __always_inline void release(u32 tgid, u64 ptr)
 	struct live_key lk = { .pid = tgid, .ptr = ptr };
 	struct live_block *block = bpf_map_lookup_elem(&live, &lk);
 	if (!block) {
-		stat_add(HOTLINE_HEAP_UNTRACKED_FREES, 1);
+		stat_add(HOTLINE_HEAP_STAT_UNTRACKED_FREES, 1);
 		return;
 	}
 	struct hotline_heap_totals *t = site(&block->key);
@@ -157,7 +154,7 @@ static __always_inline void release(u32 tgid, u64 ptr)
 		__sync_fetch_and_add(&t->free_count, 1);
 	}
 	bpf_map_delete_elem(&live, &lk);
-	stat_add(HOTLINE_HEAP_FREES, 1);
+	stat_add(HOTLINE_HEAP_STAT_FREES, 1);
 }
 
 static __always_inline void record(u32 tgid, u64 ptr, u64 size, struct hotline_heap_key *key)
@@ -172,12 +169,12 @@ static __always_inline void record(u32 tgid, u64 ptr, u64 size, struct hotline_h
 		return;
 	struct live_block block = { .size = size, .key = *key };
 	if (bpf_map_update_elem(&live, &lk, &block, BPF_NOEXIST) != 0) {
-		stat_add(HOTLINE_HEAP_DROPPED, 1);
+		stat_add(HOTLINE_HEAP_STAT_DROPPED, 1);
 		return;
 	}
 	__sync_fetch_and_add(&t->alloc_bytes, size);
 	__sync_fetch_and_add(&t->alloc_count, 1);
-	stat_add(HOTLINE_HEAP_ALLOCS, 1);
+	stat_add(HOTLINE_HEAP_STAT_ALLOCS, 1);
 }
 
 SEC("uprobe")
@@ -189,13 +186,13 @@ int BPF_KPROBE(heap_enter)
 	const u32 tid = (u32)pid_tgid;
 	if (!bpf_map_lookup_elem(&targets, &tgid)) {
 		if (tgid == hotline_self)
-			stat_add(HOTLINE_HEAP_SELF_CALLS, 1);
+			stat_add(HOTLINE_HEAP_STAT_SELF_CALLS, 1);
 		else
-			stat_add(kind == HOTLINE_ALLOC_FREE ? HOTLINE_HEAP_BYSTANDER_FREES : HOTLINE_HEAP_BYSTANDER_ALLOCS, 1);
+			stat_add(kind == HOTLINE_ALLOC_FREE ? HOTLINE_HEAP_STAT_BYSTANDER_FREES : HOTLINE_HEAP_STAT_BYSTANDER_ALLOCS, 1);
 		return 0;
 	}
 	if (!hotline_may_profile_current()) {
-		stat_add(HOTLINE_HEAP_DENIED, 1);
+		stat_add(HOTLINE_HEAP_STAT_DENIED, 1);
 		return 0;
 	}
 	switch (kind) {
@@ -248,7 +245,7 @@ int BPF_KRETPROBE(heap_exit, u64 result)
 	}
 	if (ptr == 0) {
 		if (call.size != 0)
-			stat_add(HOTLINE_HEAP_FAILED, 1);
+			stat_add(HOTLINE_HEAP_STAT_FAILED, 1);
 		return 0;
 	}
 	record(tgid, ptr, call.size, &call.key);

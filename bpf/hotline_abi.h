@@ -8,7 +8,15 @@
 #include <linux/types.h>
 #endif
 
-/* Frames kept per stack (the kernel's own perf_event_max_stack default). */
+/* Layouts both sides rely on; a change here is an ABI change for both. */
+#ifdef __cplusplus
+#define HOTLINE_ABI_ASSERT(cond, what) static_assert(cond, what)
+#else
+#define HOTLINE_ABI_ASSERT(cond, what) _Static_assert(cond, what)
+#endif
+
+/* Frames kept per stack, in every collector and both CPU backends (the kernel's own
+ * perf_event_max_stack default). */
 #define HOTLINE_MAX_STACK_DEPTH 127
 #define HOTLINE_COMM_LEN 16
 
@@ -22,17 +30,18 @@ struct hotline_cpu_key {
 	__s32 kernel_stack;
 	char comm[HOTLINE_COMM_LEN]; /* thread name at sample time */
 };
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_cpu_key) == 32, "hotline_cpu_key layout");
 
 /* Indices of the per-CPU counter array `cpu_stats`. */
 enum hotline_cpu_stat {
-	HOTLINE_STAT_SAMPLES = 0,         /* samples of target threads */
-	HOTLINE_STAT_USER_STACK_LOST,     /* user stack not stored: map full or hash collision */
-	HOTLINE_STAT_KERNEL_STACK_LOST,   /* same for kernel stacks */
-	HOTLINE_STAT_COUNTS_FULL,         /* sample dropped: counts map full */
-	HOTLINE_STAT_EVENTS_LOST,         /* process event not delivered: ring buffer full */
-	HOTLINE_STAT_TARGETS_FULL,        /* a new child process could not be tracked */
-	HOTLINE_STAT_DENIED,              /* sample of a process the caller may not profile (bpf/access.h) */
-	HOTLINE_STAT_COUNT
+	HOTLINE_CPU_STAT_SAMPLES = 0,         /* samples of target threads */
+	HOTLINE_CPU_STAT_USER_STACK_LOST,     /* user stack not stored: map full or hash collision */
+	HOTLINE_CPU_STAT_KERNEL_STACK_LOST,   /* same for kernel stacks */
+	HOTLINE_CPU_STAT_COUNTS_FULL,         /* sample dropped: counts map full */
+	HOTLINE_CPU_STAT_EVENTS_LOST,         /* process event not delivered: ring buffer full */
+	HOTLINE_CPU_STAT_TARGETS_FULL,        /* a new child process could not be tracked */
+	HOTLINE_CPU_STAT_DENIED,              /* sample of a process the caller may not profile (bpf/access.h) */
+	HOTLINE_CPU_STAT_COUNT
 };
 
 enum hotline_proc_event_kind {
@@ -49,6 +58,7 @@ struct hotline_proc_event {
 	__u32 parent_pid;
 	char comm[HOTLINE_COMM_LEN];
 };
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_proc_event) == 28, "hotline_proc_event layout");
 
 /* ---- Heap (exact mode): uprobes on the allocator entry points of tracked processes. ---- */
 
@@ -60,6 +70,7 @@ struct hotline_heap_key {
 	__s32 stack; /* id in heap_stacks, -1 when it could not be stored */
 	__u64 caller;
 };
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_heap_key) == 16, "hotline_heap_key layout");
 
 /* Cumulative per allocation site; user space takes differences per checkpoint. */
 struct hotline_heap_totals {
@@ -68,6 +79,7 @@ struct hotline_heap_totals {
 	__u64 free_bytes;  /* of blocks allocated at this site */
 	__u64 free_count;
 };
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_heap_totals) == 32, "hotline_heap_totals layout");
 
 /* What an allocator entry point is, in the attach cookie of its probe: one entry program
  * serves them all (and the return program every kind but free). */
@@ -82,17 +94,17 @@ enum hotline_alloc_fn {
 };
 
 enum hotline_heap_stat {
-	HOTLINE_HEAP_ALLOCS = 0,       /* allocations tracked */
-	HOTLINE_HEAP_FREES,            /* frees of tracked blocks */
-	HOTLINE_HEAP_UNTRACKED_FREES,  /* frees of blocks allocated before attaching (or dropped) */
-	HOTLINE_HEAP_DROPPED,          /* allocations not tracked: live map full */
-	HOTLINE_HEAP_STACK_LOST,       /* stack not stored (the caller is still known) */
-	HOTLINE_HEAP_SITES_FULL,       /* totals map full: allocation counted nowhere */
-	HOTLINE_HEAP_FAILED,           /* the allocator returned NULL */
-	HOTLINE_HEAP_BYSTANDER_ALLOCS, /* allocation calls of untracked processes through shared probes */
-	HOTLINE_HEAP_BYSTANDER_FREES,  /* frees of untracked processes through shared probes */
-	HOTLINE_HEAP_DENIED,           /* calls of a process the caller may not profile (bpf/access.h) */
-	HOTLINE_HEAP_SELF_CALLS,       /* hotline's own allocator calls through shared probes */
+	HOTLINE_HEAP_STAT_ALLOCS = 0,       /* allocations tracked */
+	HOTLINE_HEAP_STAT_FREES,            /* frees of tracked blocks */
+	HOTLINE_HEAP_STAT_UNTRACKED_FREES,  /* frees of blocks allocated before attaching (or dropped) */
+	HOTLINE_HEAP_STAT_DROPPED,          /* allocations not tracked: live map full */
+	HOTLINE_HEAP_STAT_STACK_LOST,       /* stack not stored (the caller is still known) */
+	HOTLINE_HEAP_STAT_SITES_FULL,       /* totals map full: allocation counted nowhere */
+	HOTLINE_HEAP_STAT_FAILED,           /* the allocator returned NULL */
+	HOTLINE_HEAP_STAT_BYSTANDER_ALLOCS, /* allocation calls of untracked processes through shared probes */
+	HOTLINE_HEAP_STAT_BYSTANDER_FREES,  /* frees of untracked processes through shared probes */
+	HOTLINE_HEAP_STAT_DENIED,           /* calls of a process the caller may not profile (bpf/access.h) */
+	HOTLINE_HEAP_STAT_SELF_CALLS,       /* hotline's own allocator calls through shared probes */
 	HOTLINE_HEAP_STAT_COUNT
 };
 

@@ -131,7 +131,7 @@ static void channel_send(const struct hotline_heap_msg* m, size_t len) {
 }
 
 static void send_simple(uint32_t kind, uintptr_t ptr, uint64_t size) {
-  if (kind != HOTLINE_HEAP_HELLO && !atomic_load_explicit(&sampling, memory_order_relaxed)) return;
+  if (kind != HOTLINE_HEAP_MSG_HELLO && !atomic_load_explicit(&sampling, memory_order_relaxed)) return;
   struct hotline_heap_msg m;
   m.kind = kind;
   m.pid = (uint32_t)my_pid;
@@ -303,12 +303,12 @@ static __attribute__((noinline)) void record(void* p, size_t size) {
   uintptr_t flags = (glibc_chunks && chunk_marked(p)) ? 0 : UNMARKED;
   if (!table_insert((uintptr_t)p, flags)) {
     unsigned long pending = atomic_fetch_add(&dropped_pending, 1) + 1;
-    if (pending % 1024 == 1) send_simple(HOTLINE_HEAP_DROPPED, 0, atomic_exchange(&dropped_pending, 0));
+    if (pending % 1024 == 1) send_simple(HOTLINE_HEAP_MSG_DROPPED, 0, atomic_exchange(&dropped_pending, 0));
   } else {
     void* raw[HOTLINE_HEAP_MAX_FRAMES + 8];
     int n = backtrace(raw, HOTLINE_HEAP_MAX_FRAMES + 8);
     struct hotline_heap_msg m;
-    m.kind = HOTLINE_HEAP_ALLOC;
+    m.kind = HOTLINE_HEAP_MSG_ALLOC;
     m.pid = (uint32_t)my_pid;
     m.ptr = (uintptr_t)p;
     m.size = size;
@@ -327,7 +327,7 @@ static inline void note_free(void* p) {
   if (glibc_chunks && atomic_load_explicit(&unmarked_live, memory_order_relaxed) == 0 && LIKELY(!chunk_marked(p))) {
     return;
   }
-  if (table_remove((uintptr_t)p)) send_simple(HOTLINE_HEAP_FREE, (uintptr_t)p, 0);
+  if (table_remove((uintptr_t)p)) send_simple(HOTLINE_HEAP_MSG_FREE, (uintptr_t)p, 0);
 }
 
 /* ---- setup --------------------------------------------------------------------------- */
@@ -394,7 +394,7 @@ static __attribute__((constructor)) void hotline_heap_init(void) {
   atomic_store(&sampling, 1);
   tl_ready = 0; /* this thread's countdown may have been parked before sampling started */
   tl_countdown = 0;
-  send_simple(HOTLINE_HEAP_HELLO, HOTLINE_HEAP_ABI_VERSION, (uint64_t)sample_mean);
+  send_simple(HOTLINE_HEAP_MSG_HELLO, HOTLINE_HEAP_ABI_VERSION, (uint64_t)sample_mean);
 out:
   tl_busy = 0;
 }

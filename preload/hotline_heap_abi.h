@@ -16,11 +16,11 @@
 #define HOTLINE_HEAP_ENV_RESTRICTED "HOTLINE_HEAP_RESTRICTED" /* 1: hotline lacks CAP_SYS_PTRACE:
                                                                * a non-dumpable process is not sampled */
 
-enum hotline_heap_kind {
-  HOTLINE_HEAP_HELLO = 1,   /* a process started sampling: ptr = ABI version, size = mean */
-  HOTLINE_HEAP_ALLOC = 2,   /* a sampled allocation of `size` bytes at `ptr`, with its stack */
-  HOTLINE_HEAP_FREE = 3,    /* the sampled block at `ptr` is freed (sent before it is) */
-  HOTLINE_HEAP_DROPPED = 4, /* `size` sampled allocations could not be tracked (table full) */
+enum hotline_heap_msg_kind {
+  HOTLINE_HEAP_MSG_HELLO = 1,   /* a process started sampling: ptr = ABI version, size = mean */
+  HOTLINE_HEAP_MSG_ALLOC = 2,   /* a sampled allocation of `size` bytes at `ptr`, with its stack */
+  HOTLINE_HEAP_MSG_FREE = 3,    /* the sampled block at `ptr` is freed (sent before it is) */
+  HOTLINE_HEAP_MSG_DROPPED = 4, /* `size` sampled allocations could not be tracked (table full) */
 };
 
 struct hotline_heap_msg {
@@ -34,5 +34,13 @@ struct hotline_heap_msg {
 };
 
 #define HOTLINE_HEAP_MSG_HEADER 24u
+
+#ifdef __cplusplus
+static_assert(sizeof(struct hotline_heap_msg) == HOTLINE_HEAP_MSG_HEADER + 8 * HOTLINE_HEAP_MAX_FRAMES,
+              "hotline_heap_msg layout");
+#else
+_Static_assert(sizeof(struct hotline_heap_msg) == HOTLINE_HEAP_MSG_HEADER + 8 * HOTLINE_HEAP_MAX_FRAMES,
+               "hotline_heap_msg layout");
+#endif
 
 #endif

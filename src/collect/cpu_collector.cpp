@@ -24,6 +24,7 @@
 #include "collect/map_memory.h"
 #include "collect/percpu.h"
 #include "hotline_abi.h"
+#include "unwind/stack_reader.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/text.h"
@@ -188,7 +189,7 @@ std::uint64_t CpuCollector::estimated_map_bytes() const {
   using namespace map_memory;
   return 2 * (stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, options_.stack_entries) +
               hash(sizeof(hotline_cpu_key), sizeof(std::uint64_t), options_.count_entries)) +
-         hash(sizeof(std::uint32_t), 1, options_.max_processes) + percpu_array(8, HOTLINE_STAT_COUNT) +
+         hash(sizeof(std::uint32_t), 1, options_.max_processes) + percpu_array(8, HOTLINE_CPU_STAT_COUNT) +
          ringbuf(256 * 1024) + mmapable_array(8, 1) + mmapable_array(32, 1);  // .bss (slot), .rodata (access rule)
 }
 
@@ -268,24 +269,7 @@ std::vector<CpuSample> CpuCollector::drain() {
   }
   for (const auto& [k, count] : entries) bpf_map_delete_elem(counts_fd, &k);
 
-  std::map<std::int32_t, std::vector<std::uint64_t>> stacks;
-  auto stack = [&](std::int32_t id, bool& truncated) -> const std::vector<std::uint64_t>* {
-    if (id < 0) return nullptr;
-    auto [it, inserted] = stacks.try_emplace(id);
-    if (inserted) {
-      std::uint64_t ips[HOTLINE_MAX_STACK_DEPTH] = {};
-      std::uint32_t sid = static_cast<std::uint32_t>(id);
-      if (bpf_map_lookup_elem(stacks_fd, &sid, ips) == 0) {
-        for (std::uint64_t ip : ips) {
-          if (ip == 0) break;
-          it->second.push_back(ip);
-        }
-      }
-    }
-    if (it->second.size() == HOTLINE_MAX_STACK_DEPTH) truncated = true;
-    return &it->second;
-  };
-
+  StackReader stacks(stacks_fd);
   std::vector<CpuSample> out;
   out.reserve(entries.size());
   for (const auto& [k, count] : entries) {
@@ -294,8 +278,9 @@ std::vector<CpuSample> CpuCollector::drain() {
     s.tid = static_cast<pid_t>(k.tid);
     s.comm.assign(k.comm, strnlen(k.comm, sizeof k.comm));
     s.count = count;
-    if (const auto* ips = stack(k.user_stack, s.truncated)) s.user_ips = *ips;
-    if (const auto* ips = stack(k.kernel_stack, s.truncated)) s.kernel_ips = *ips;
+    s.user_ips = stacks.read(k.user_stack);
+    s.kernel_ips = stacks.read(k.kernel_stack);
+    s.truncated = StackReader::truncated(s.user_ips) || StackReader::truncated(s.kernel_ips);
     if (s.truncated) truncated_ += count;
     out.push_back(std::move(s));
   }
@@ -317,13 +302,13 @@ CpuStats CpuCollector::stats() const {
   CpuStats s;
   const int fd = bpf_map__fd(skel_->maps.cpu_stats);
   auto sum = [fd](std::uint32_t index) { return sum_percpu(fd, index); };
-  s.samples = sum(HOTLINE_STAT_SAMPLES);
-  s.user_stacks_lost = sum(HOTLINE_STAT_USER_STACK_LOST);
-  s.kernel_stacks_lost = sum(HOTLINE_STAT_KERNEL_STACK_LOST);
-  s.counts_full = sum(HOTLINE_STAT_COUNTS_FULL);
-  s.events_lost = sum(HOTLINE_STAT_EVENTS_LOST);
-  s.targets_full = sum(HOTLINE_STAT_TARGETS_FULL);
-  s.denied = sum(HOTLINE_STAT_DENIED);
+  s.samples = sum(HOTLINE_CPU_STAT_SAMPLES);
+  s.user_stacks_lost = sum(HOTLINE_CPU_STAT_USER_STACK_LOST);
+  s.kernel_stacks_lost = sum(HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
+  s.counts_full = sum(HOTLINE_CPU_STAT_COUNTS_FULL);
+  s.events_lost = sum(HOTLINE_CPU_STAT_EVENTS_LOST);
+  s.targets_full = sum(HOTLINE_CPU_STAT_TARGETS_FULL);
+  s.denied = sum(HOTLINE_CPU_STAT_DENIED);
   s.truncated = truncated_;
   return s;
 }

@@ -19,6 +19,7 @@
 #include "collect/map_memory.h"
 #include "collect/percpu.h"
 #include "hotline_abi.h"
+#include "unwind/stack_reader.h"
 #include "skeletons.h"
 #include "symbolize/elf_functions.h"
 #include "target/proc.h"
@@ -481,7 +482,7 @@ std::vector<HeapDelta> HeapCollector::drain() {
   std::vector<HeapDelta> out;
   hotline_heap_key key{}, next{};
   const void* prev = nullptr;
-  std::map<std::int32_t, std::vector<std::uint64_t>> stacks;
+  StackReader stacks(stacks_fd);
   std::vector<hotline_heap_key> finished;  // sites of processes that are gone, read a last time
   while (bpf_map_get_next_key(sites_fd, prev, &next) == 0) {
     key = next;
@@ -502,20 +503,8 @@ std::vector<HeapDelta> HeapCollector::drain() {
     // The caller from the stack pointer, then the frame-pointer chain without its first
     // entry (inside the allocator).
     if (key.caller != 0) d.user_ips.push_back(key.caller);
-    if (key.stack >= 0) {
-      auto [it, inserted] = stacks.try_emplace(key.stack);
-      if (inserted) {
-        std::uint64_t ips[HOTLINE_MAX_STACK_DEPTH] = {};
-        std::uint32_t sid = static_cast<std::uint32_t>(key.stack);
-        if (bpf_map_lookup_elem(stacks_fd, &sid, ips) == 0) {
-          for (std::uint64_t ip : ips) {
-            if (ip == 0) break;
-            it->second.push_back(ip);
-          }
-        }
-      }
-      for (std::size_t i = 1; i < it->second.size(); ++i) d.user_ips.push_back(it->second[i]);
-    }
+    const std::vector<std::uint64_t>& chain = stacks.read(key.stack);
+    for (std::size_t i = 1; i < chain.size(); ++i) d.user_ips.push_back(chain[i]);
     out.push_back(std::move(d));
   }
   for (const auto& k : finished) {
@@ -531,17 +520,17 @@ HeapStats HeapCollector::stats() const {
   HeapStats s;
   const int fd = bpf_map__fd(skel_->maps.heap_stats);
   auto sum = [fd](std::uint32_t index) { return sum_percpu(fd, index); };
-  s.allocs = sum(HOTLINE_HEAP_ALLOCS);
-  s.frees = sum(HOTLINE_HEAP_FREES);
-  s.untracked_frees = sum(HOTLINE_HEAP_UNTRACKED_FREES);
-  s.dropped = sum(HOTLINE_HEAP_DROPPED);
-  s.stacks_lost = sum(HOTLINE_HEAP_STACK_LOST);
-  s.sites_full = sum(HOTLINE_HEAP_SITES_FULL);
-  s.failed = sum(HOTLINE_HEAP_FAILED);
-  s.bystander_allocs = sum(HOTLINE_HEAP_BYSTANDER_ALLOCS) - std::min(calibration_.bystander_allocs, sum(HOTLINE_HEAP_BYSTANDER_ALLOCS));
-  s.bystander_frees = sum(HOTLINE_HEAP_BYSTANDER_FREES) - std::min(calibration_.bystander_frees, sum(HOTLINE_HEAP_BYSTANDER_FREES));
-  s.denied = sum(HOTLINE_HEAP_DENIED);
-  s.self_calls = sum(HOTLINE_HEAP_SELF_CALLS) - std::min(calibration_.self_calls, sum(HOTLINE_HEAP_SELF_CALLS));
+  s.allocs = sum(HOTLINE_HEAP_STAT_ALLOCS);
+  s.frees = sum(HOTLINE_HEAP_STAT_FREES);
+  s.untracked_frees = sum(HOTLINE_HEAP_STAT_UNTRACKED_FREES);
+  s.dropped = sum(HOTLINE_HEAP_STAT_DROPPED);
+  s.stacks_lost = sum(HOTLINE_HEAP_STAT_STACK_LOST);
+  s.sites_full = sum(HOTLINE_HEAP_STAT_SITES_FULL);
+  s.failed = sum(HOTLINE_HEAP_STAT_FAILED);
+  s.bystander_allocs = sum(HOTLINE_HEAP_STAT_BYSTANDER_ALLOCS) - std::min(calibration_.bystander_allocs, sum(HOTLINE_HEAP_STAT_BYSTANDER_ALLOCS));
+  s.bystander_frees = sum(HOTLINE_HEAP_STAT_BYSTANDER_FREES) - std::min(calibration_.bystander_frees, sum(HOTLINE_HEAP_STAT_BYSTANDER_FREES));
+  s.denied = sum(HOTLINE_HEAP_STAT_DENIED);
+  s.self_calls = sum(HOTLINE_HEAP_STAT_SELF_CALLS) - std::min(calibration_.self_calls, sum(HOTLINE_HEAP_STAT_SELF_CALLS));
   return s;
 }
 

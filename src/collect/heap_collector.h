@@ -40,7 +40,6 @@ namespace hotline {
 struct HeapDelta {
   pid_t pid = 0;
   std::vector<std::uint64_t> user_ips;  // innermost first: the allocator's caller, then its callers
-  bool caller_exact = false;            // user_ips[0] is a return address (step back to the call)
   std::uint64_t alloc_bytes = 0, alloc_count = 0, free_bytes = 0, free_count = 0;
 };
 

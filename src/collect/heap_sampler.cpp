@@ -156,7 +156,7 @@ void HeapSampler::handle(const void* data, std::size_t len) {
     return true;
   };
   switch (m->kind) {
-    case HOTLINE_HEAP_HELLO:
+    case HOTLINE_HEAP_MSG_HELLO:
       if (m->ptr != HOTLINE_HEAP_ABI_VERSION || m->size == 0) {
         ++stats_.bad_messages;
         return;
@@ -164,7 +164,7 @@ void HeapSampler::handle(const void* data, std::size_t len) {
       mean_by_pid_[pid] = m->size;
       ++stats_.processes;
       return;
-    case HOTLINE_HEAP_ALLOC: {
+    case HOTLINE_HEAP_MSG_ALLOC: {
       auto mean_it = mean_by_pid_.find(pid);
       const double mean = static_cast<double>(mean_it != mean_by_pid_.end() ? mean_it->second : mean_);
       const double size = static_cast<double>(m->size);
@@ -182,14 +182,14 @@ void HeapSampler::handle(const void* data, std::size_t len) {
       ++stats_.samples;
       return;
     }
-    case HOTLINE_HEAP_FREE:
+    case HOTLINE_HEAP_MSG_FREE:
       if (release(LiveKey{pid, m->ptr})) {
         ++stats_.frees;
       } else {
         ++stats_.untracked_frees;
       }
       return;
-    case HOTLINE_HEAP_DROPPED:
+    case HOTLINE_HEAP_MSG_DROPPED:
       stats_.dropped += m->size;
       return;
     default:

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "hotline_abi.h"
 #include "target/proc.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -21,7 +22,7 @@
 namespace hotline {
 namespace {
 
-constexpr std::uint32_t kMaxStack = 127;  // the kernel's default perf_event_max_stack
+constexpr std::uint32_t kMaxStack = HOTLINE_MAX_STACK_DEPTH;
 
 std::vector<pid_t> threads_of(pid_t pid) {
   std::vector<pid_t> out;

@@ -20,6 +20,7 @@
 #include "collect/heap_collector.h"
 #include "collect/heap_sampler.h"
 #include "collect/map_memory.h"
+#include "hotline_abi.h"
 #include "preflight/access.h"
 #include "preflight/preflight.h"
 #include "preflight/sensitive.h"
@@ -679,7 +680,7 @@ void Session::final_report(const CpuStats& st, const std::string& status_note) {
   }
   if (st.truncated * 100 > seen) {
     warn(fmt::format("{} samples had stacks deeper than {} frames; their outermost callers are cut",
-                     st.truncated, 127));
+                     st.truncated, HOTLINE_MAX_STACK_DEPTH));
   }
   for (const auto& exe : main_executables_) {
     for (std::size_t id = 0; id < symbolizer_.module_count(); ++id) {

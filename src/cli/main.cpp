@@ -169,7 +169,7 @@ int run(int argc, char** argv) {
   // record
   RecordOptions ro;
   int pid = 0;
-  std::string process, interval = "1s", duration, cpu_freq_env;
+  std::string process, interval = "1s", duration, cpu_freq_env, heap_mode = "auto", heap_probes = "per-process";
   auto* rec = app.add_subcommand("record", "Record CPU samples of a process (--pid, --process) or a command (-- CMD)");
   rec->add_option("--pid,-p", pid, "Profile the running process with this pid (and the processes it forks)")
       ->check(CLI::PositiveNumber);
@@ -204,7 +204,7 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "bpf", "perf"}))
       ->envname("HOTLINE_CPU_BACKEND")
       ->capture_default_str();
-  rec->add_option("--heap", ro.heap,
+  rec->add_option("--heap", heap_mode,
                   "Heap profiling: sampled (a library preloaded into a launched command samples allocations "
                   "by bytes: cheap), exact (uprobes on the allocator: every allocation, microseconds each), off, "
                   "or auto (sampled for launched commands, exact for --pid/--process targets)")
@@ -217,7 +217,7 @@ int run(int argc, char** argv) {
       ->check(kFinite)
       ->check(CLI::Range(0.0, 1000000.0))
       ->capture_default_str();
-  rec->add_option("--heap-probes", ro.heap_probes,
+  rec->add_option("--heap-probes", heap_probes,
                   "Heap exact mode: per-process (probes only in the profiled processes; a child is probed when "
                   "hotline sees it fork) or shared (one set per file for every process mapping it: children are "
                   "followed from their first allocation, but every other process on the host, hotline included, "
@@ -370,6 +370,8 @@ int run(int argc, char** argv) {
       if (ro.duration->count() <= 0) throw Error(ExitCode::invalid_args, "--duration must be positive");
     }
     if (const char* dir = std::getenv("HOTLINE_OUTPUT_DIR")) ro.output_dir = dir;
+    ro.heap = parse_heap_request(heap_mode);
+    ro.heap_probes = parse_heap_probe_scope(heap_probes);
     ro.live_view = !ro.quiet && !no_view && live_view_possible();
     return run_record(ro);
   }

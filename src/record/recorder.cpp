@@ -184,7 +184,7 @@ class Session {
   CpuCollector* bpf_ = nullptr;  // collector_, when it is the BPF sampler
   std::unique_ptr<HeapCollector> heap_;
   std::unique_ptr<HeapSampler> sampler_;
-  std::string heap_mode_ = "off";  // exact | sampled | detached | off, as recorded
+  HeapMode heap_mode_ = HeapMode::off;  // as recorded
   std::pair<double, double> probe_cost_ns_{0, 0};
   std::optional<Clock::time_point> heap_guard_at_;
   Clock::time_point heap_checked_at_;
@@ -252,7 +252,7 @@ void Session::on_event(const ProcEvent& event) {
       track(event.pid, event.parent, event.comm);
       // The kernel tracks the child already; its files count as in use (shared probes), or
       // it gets probes of its own (per-process probes).
-      if (heap_attached_ && heap_mode_ == "exact") follow_heap(event.pid);
+      if (heap_attached_ && heap_mode_ == HeapMode::exact) follow_heap(event.pid);
       break;
     case ProcEvent::exec: {
       // The perf_event sampler's events are removed by the kernel when the new program is
@@ -355,7 +355,7 @@ bool Session::load_heap(const CpuCollector& cpu) {
   hopts.stack_entries = scale(hopts.stack_entries);
   hopts.targets_fd = cpu.targets_fd();
   hopts.access = access_;
-  hopts.per_process = options_.heap_probes != "shared";
+  hopts.per_process = options_.heap_probes == HeapProbeScope::per_process;
   hopts.uprobe_multi = uprobe_multi_;
   // One budget for every map: what the CPU sampler's maps left. Halved to fit it, and again
   // when the kernel refuses them for lack of memory; below the floor, no heap profile.
@@ -374,7 +374,7 @@ bool Session::load_heap(const CpuCollector& cpu) {
   }
   auto give_up = [&](const std::string& why) {
     const std::string what = fmt::format("no heap profile: {}", why);
-    if (options_.heap == "exact") {
+    if (options_.heap == HeapRequest::exact) {
       throw Error(ExitCode::general, what,
                   "raise the memory cgroup limit (memory.max) or RLIMIT_MEMLOCK, lower --map-scale, or record CPU "
                   "only with --heap=off");
@@ -408,7 +408,8 @@ bool Session::load_heap(const CpuCollector& cpu) {
   probe_cost_ns_ = heap_->calibrate();
   writer_->set_meta("heap_probe_cost_ns", fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second));
   writer_->set_meta("heap_probe_links", heap_->uses_multi_links() ? "uprobe_multi" : "perf_event");
-  writer_->set_meta("heap_probe_scope", heap_->shared_probes() ? "shared" : "per-process");
+  writer_->set_meta("heap_probe_scope",
+                    to_string(heap_->shared_probes() ? HeapProbeScope::shared : HeapProbeScope::per_process));
   return true;
 }
 
@@ -448,7 +449,7 @@ void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
   if (!probed.added.empty()) writer_->set_meta("heap_probes", heap_probe_list_);
   if (heap_attached_) return;
   heap_attached_ = true;
-  writer_->set_meta("heap_mode", "exact");
+  writer_->set_meta("heap_mode", to_string(HeapMode::exact));
   if (options_.verbose) info(fmt::format("heap: probing {}", list));
   heap_cpu_.clear();
   for (pid_t p : alive_) heap_cpu_[p] = read_cpu_seconds(p).value_or(0);
@@ -516,8 +517,8 @@ void Session::check_heap_overhead() {
   if (options_.max_overhead_pct < 100.0 && worst > options_.max_overhead_pct) {
     heap_->detach();
     heap_guard_at_.reset();
-    writer_->set_meta("heap_mode", "detached");
-    heap_mode_ = "detached";
+    heap_mode_ = HeapMode::detached;
+    writer_->set_meta("heap_mode", to_string(heap_mode_));
     writer_->set_meta("heap_decision", fmt::format("detached: {} (limit {}%)", facts, options_.max_overhead_pct));
     warn(fmt::format("heap probes detached: the target made {} (above --max-overhead {}%). CPU profiling continues; "
                      "heap data stops here. To keep them: --heap=exact --max-overhead=100",
@@ -709,7 +710,6 @@ int Session::run() {
   }
   // Before touching the kernel or the targets: may we, here, at all, and on these pids?
   const HostFacts facts = gather_host_facts();
-  const BackendChoice backend = choose_cpu_backend(facts, options_.cpu_backend);
   for (pid_t pid : options_.pids) require_may_profile(facts, pid);
   if (!options_.command.empty()) require_may_launch(facts, resolve_command(options_.command[0]));
   caller_ = current_caller(facts);
@@ -726,6 +726,21 @@ int Session::run() {
     comm_ = read_comm(options_.pids.front()).value_or("process");
     exe_for_check = read_exe(options_.pids.front()).value_or("");
   }
+  PlanRequest request;
+  request.cpu_backend = options_.cpu_backend;
+  request.heap = options_.heap;
+  request.heap_probes = options_.heap_probes;
+  request.launch = !options_.command.empty();
+  request.restricted = access_.restricted;
+  request.executable = exe_for_check;
+  request.links_own_allocator = [&] { return !exe_for_check.empty() && links_own_allocator(exe_for_check); };
+  const RecordingPlan plan = plan_recording(facts, request);
+  const BackendChoice& backend = plan.cpu;
+  HeapMode heap_mode = plan.heap;
+  if (!options_.quiet) {
+    for (const std::string& note : plan.notes) info(note);
+  }
+  for (const std::string& warning : plan.warnings) warn(warning);
   if (facts.root) {
     // Stated even with --quiet: the user must know what they are exposing.
     for (pid_t pid : options_.pids) {
@@ -745,43 +760,6 @@ int Session::run() {
                 "rebuild it with -g, or install its debug symbols package");
   }
 
-  // Heap: sampled needs a command to preload into; exact needs BPF and uprobes.
-  std::string heap_mode = options_.heap;
-  if (heap_mode == "auto") heap_mode = options_.command.empty() ? "exact" : "sampled";
-  if (heap_mode == "sampled" && options_.command.empty()) {
-    throw Error(ExitCode::invalid_args,
-                "--heap=sampled works on a command hotline launches (it preloads a sampling library into it)",
-                "for a running process use --heap=exact, or launch it with: hotline record -- CMD ARGS");
-  }
-  if (heap_mode == "sampled" && options_.heap == "auto" && !exe_for_check.empty() &&
-      links_own_allocator(exe_for_check)) {
-    // Its calls to malloc never reach a preloaded library: only uprobes can see them.
-    if (!options_.quiet) {
-      info(fmt::format("heap: {} has its own allocator linked in (or is static), which a preloaded sampler cannot "
-                       "see: heap in exact mode (uprobes)", exe_for_check));
-    }
-    heap_mode = "exact";
-  }
-  if (heap_mode == "exact") {
-    if (auto why = heap_exact_unavailable(facts, backend.backend)) {
-      if (options_.heap == "exact") {
-        throw Error(ExitCode::permission, fmt::format("heap exact mode is unavailable: {}", *why),
-                    "run as root or grant the capabilities (hotline doctor names them), or record CPU only with "
-                    "--heap=off");
-      }
-      // The ladder covers the heap too: CPU profiling goes on, the loss is said (even with -q).
-      warn(fmt::format("no heap profile: heap exact mode is unavailable: {}; recording CPU only", *why));
-      heap_mode = "off";
-    }
-  }
-
-  // Shared probes make every other process trap: only when asked for, and only for a caller
-  // that may touch other users' processes at all.
-  if (heap_mode == "exact" && options_.heap_probes == "shared" && access_.restricted) {
-    throw Error(ExitCode::permission, "--heap-probes shared places probes in every process mapping a probed file",
-                fmt::format("that needs CAP_SYS_PTRACE ({}); without it use the default, --heap-probes per-process",
-                            setcap_remedy()));
-  }
   auto wall = std::chrono::system_clock::now();
   start_ = Clock::now();
   output_ = create_output(options_, comm_, wall);
@@ -795,7 +773,7 @@ int Session::run() {
 
   if (!options_.command.empty()) {
     LaunchExtras extras;
-    if (heap_mode == "sampled") {
+    if (heap_mode == HeapMode::sampled) {
       sampler_ = std::make_unique<HeapSampler>(options_.heap_sample_bytes, access_.restricted);
       extras.inherit_fds = sampler_->inherited_fds();
       std::vector<std::string> env;
@@ -816,7 +794,7 @@ int Session::run() {
   }
 
   if (!backend.fallback_note.empty()) warn(backend.fallback_note);  // even with --quiet: data is missing
-  writer_->set_meta("cpu_backend", backend.backend == CpuBackend::bpf ? "bpf" : "perf");
+  writer_->set_meta("cpu_backend", to_string(backend.backend));
   if (backend.backend == CpuBackend::bpf) {
     CpuCollector::Options copts;
     copts.frequency_hz = options_.cpu_freq_hz;
@@ -857,10 +835,10 @@ int Session::run() {
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
-  if (heap_mode == "exact" && !load_heap(*bpf_)) heap_mode = "off";
+  if (heap_mode == HeapMode::exact && !load_heap(*bpf_)) heap_mode = HeapMode::off;
   heap_mode_ = heap_mode;
-  writer_->set_meta("heap_mode", heap_mode);
-  if (heap_mode == "exact") {
+  writer_->set_meta("heap_mode", to_string(heap_mode));
+  if (heap_mode == HeapMode::exact) {
     if (command_) {
       // Before it runs: its executable (a static allocator) and the libc and libstdc++ it
       // will most likely map (hotline's own: operator new must be probed from the start, or
@@ -942,7 +920,7 @@ int Session::run() {
         rereads_.erase(rereads_.begin());
         // After an exec, probe what the loader mapped (a command probed before it started,
         // a forked child that exec'd).
-        if (heap_mode_ == "exact" && heap_attached_ && alive_.contains(pid)) follow_heap(pid);
+        if (heap_mode_ == HeapMode::exact && heap_attached_ && alive_.contains(pid)) follow_heap(pid);
       }
       if (heap_guard_at_ && now >= *heap_guard_at_) check_heap_overhead();
       if (command_) {
@@ -979,7 +957,7 @@ int Session::run() {
   collector_->poll_events(0, handler);
   if (command_status && sampler_) sampler_->finish();  // what it sent before exiting
   try {
-    if (!disk_full_ && command_status && (sampler_ || (heap_attached_ && heap_mode_ == "exact"))) {
+    if (!disk_full_ && command_status && (sampler_ || (heap_attached_ && heap_mode_ == HeapMode::exact))) {
       // The command ended by itself with the heap watched to the end: what is live is leaked.
       writer_->set_meta("heap_at_exit", "1");
     }

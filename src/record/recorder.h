@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "record/plan.h"
+
 namespace hotline {
 
 struct RecordOptions {
@@ -21,10 +23,10 @@ struct RecordOptions {
   std::string output_dir;  // HOTLINE_OUTPUT_DIR; "" = current directory
   double map_scale = 1.0;
   std::string cpu_backend = "auto";  // auto | bpf | perf
-  std::string heap = "auto";         // auto | exact | sampled | off
+  HeapRequest heap = HeapRequest::automatic;
   std::uint64_t heap_sample_bytes = std::uint64_t{512} * 1024;  // sampled mode: mean bytes between samples
   double max_overhead_pct = 5.0;     // heap exact mode: detach above this projected slowdown
-  std::string heap_probes = "per-process";  // heap exact mode: per-process | shared
+  HeapProbeScope heap_probes = HeapProbeScope::per_process;  // heap exact mode
   bool force = false;
   bool quiet = false;
   bool live_view = false;  // the terminal UI while recording (stdout and stdin are a terminal)

@@ -14,6 +14,7 @@
 #include "profile.pb.h"
 #include "report/heap_top.h"
 #include "report/table.h"
+#include "store/stack_table.h"
 #include "symbolize/elf_functions.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -95,19 +96,6 @@ Selection select(const RecordingReader& reader, const ExportOptions& options) {
     }
   }
   return sel;
-}
-
-// Root-to-leaf stack nodes of a leaf.
-std::vector<std::int64_t> path_of(std::int64_t leaf, const std::unordered_map<std::int64_t, StackNode>& stacks) {
-  std::vector<std::int64_t> path;
-  for (std::int64_t node = leaf; node != 0 && path.size() < 4096;) {
-    auto it = stacks.find(node);
-    if (it == stacks.end()) break;
-    path.push_back(node);
-    node = it->second.parent;
-  }
-  std::reverse(path.begin(), path.end());
-  return path;
 }
 
 std::string frame_label(const FrameInfo& f, bool lines) {
@@ -235,7 +223,7 @@ std::string flamegraph_html(const FlameTree& tree, const std::string& title, con
 class Exporter {
  public:
   Exporter(const RecordingReader& reader, const ExportOptions& options)
-      : reader_(reader), options_(options), stacks_(reader.stacks()), frames_(reader.frames()) {}
+      : reader_(reader), options_(options), stacks_(reader) {}
 
   std::string run() {
     const Selection sel = selection();
@@ -256,7 +244,7 @@ class Exporter {
     if (!options_.filter.empty()) {
       const std::string needle = lower_ascii(options_.filter);
       std::erase_if(sel.samples, [&](const Sample& s) {
-        for (std::int64_t node : path_of(s.leaf, stacks_)) {
+        for (std::int64_t node : stacks_.root_to_leaf(s.leaf)) {
           const FrameInfo& f = frame(node);
           if (lower_ascii(f.function).find(needle) != std::string::npos || lower_ascii(f.file).find(needle) != std::string::npos) {
             return false;
@@ -269,19 +257,13 @@ class Exporter {
   }
 
  private:
-  const FrameInfo& frame(std::int64_t node) {
-    static const FrameInfo unknown{"[unknown]", "", 0, 0, 0};
-    auto it = stacks_.find(node);
-    if (it == stacks_.end()) return unknown;
-    auto f = frames_.find(it->second.frame_id);
-    return f == frames_.end() ? unknown : f->second;
-  }
+  const FrameInfo& frame(std::int64_t node) const { return stacks_.frame(node); }
 
   std::string folded(const Selection& sel) {
     std::map<std::string, std::int64_t> stacks;
     for (const Sample& s : sel.samples) {
       std::string line;
-      for (std::int64_t node : path_of(s.leaf, stacks_)) {
+      for (std::int64_t node : stacks_.root_to_leaf(s.leaf)) {
         std::string name = frame_label(frame(node), options_.lines);
         std::replace(name.begin(), name.end(), ';', ':');  // the separator
         name = printable(name);  // one stack per line, nothing a terminal obeys
@@ -306,7 +288,7 @@ class Exporter {
       const std::int64_t w = s.values[sel.main_value];
       if (w <= 0) continue;
       nlohmann::ordered_json stack = nlohmann::ordered_json::array();
-      for (std::int64_t node : path_of(s.leaf, stacks_)) {  // root first, as speedscope wants
+      for (std::int64_t node : stacks_.root_to_leaf(s.leaf)) {  // root first, as speedscope wants
         const FrameInfo& f = frame(node);
         const std::string label = frame_label(f, options_.lines);
         auto [it, inserted] = frame_index.try_emplace(label + '\x1f' + f.file, frames.size());
@@ -350,7 +332,7 @@ class Exporter {
       if (v <= 0) continue;
       std::size_t at = 0;
       (base ? tree.nodes[0].base : tree.nodes[0].value) += v;
-      const auto path = path_of(s.leaf, stacks_);
+      const auto path = stacks_.root_to_leaf(s.leaf);
       for (std::int64_t node : path) {
         const FrameInfo& f = frame(node);
         const std::string label = frame_label(f, options_.lines);
@@ -374,15 +356,9 @@ class Exporter {
         }
       }
       // The line this sample's value belongs to.
-      const FrameInfo* site = path.empty() ? nullptr : &frame(path.back());
-      if (options_.type != ExportType::cpu) {
-        for (std::size_t i = path.size(); i-- > 0;) {
-          if (!allocator_frame(frame(path[i]))) {
-            site = &frame(path[i]);
-            break;
-          }
-        }
-      }
+      const FrameInfo* site = path.empty()                      ? nullptr
+                              : options_.type == ExportType::cpu ? &frame(path.back())
+                                                                 : stacks_.allocating_frame(s.leaf);
       const std::string function = site == nullptr || site->function.empty() ? "[unknown]" : site->function;
       const std::string where = site == nullptr ? "" : short_where(*site);
       FlameTree::Line& line = tree.lines[function + '\x1f' + where];
@@ -545,11 +521,11 @@ class Exporter {
     };
     for (const Sample& s : sel.samples) {
       auto* out = p.add_sample();
-      const auto path = path_of(s.leaf, stacks_);
+      const auto path = stacks_.root_to_leaf(s.leaf);
       // Leaf first; consecutive nodes of one location are its inline chain.
       for (std::size_t i = path.size(); i-- > 0;) {
-        const std::int64_t loc = stacks_.at(path[i]).location_id;
-        if (i + 1 < path.size() && stacks_.at(path[i + 1]).location_id == loc) continue;  // same location
+        const std::int64_t loc = stacks_.node(path[i])->location_id;
+        if (i + 1 < path.size() && stacks_.node(path[i + 1])->location_id == loc) continue;  // same location
         auto [it, inserted] = location_ids.try_emplace(loc, location_ids.size() + 1);
         if (inserted) {
           auto* l = p.add_location();
@@ -565,7 +541,7 @@ class Exporter {
           // This location's frames: from this node outwards while the location is the same;
           // pprof lists the innermost inlined function first.
           std::size_t first = i;
-          while (first > 0 && stacks_.at(path[first - 1]).location_id == loc) --first;
+          while (first > 0 && stacks_.node(path[first - 1])->location_id == loc) --first;
           for (std::size_t j = i + 1; j-- > first;) {
             const FrameInfo& f = frame(path[j]);
             auto* line = l->add_line();
@@ -643,8 +619,7 @@ class Exporter {
  private:
   const RecordingReader& reader_;
   const ExportOptions& options_;
-  std::unordered_map<std::int64_t, StackNode> stacks_;
-  std::unordered_map<std::int64_t, FrameInfo> frames_;
+  StackTable stacks_;
 };
 
 }  // namespace

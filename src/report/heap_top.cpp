@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/table.h"
+#include "store/stack_table.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -39,16 +40,6 @@ std::int64_t metric_value(const HeapTopEntry& e, HeapMetric m) {
 }
 
 }  // namespace
-
-bool allocator_frame(const FrameInfo& f) {
-  const std::string& fn = f.function;
-  if (fn.starts_with("std::") || fn.starts_with("__gnu_cxx::") || fn.starts_with("operator new") ||
-      fn.starts_with("__cxxabiv1::") || fn.starts_with("__libc_") || fn.starts_with("alloc::") ||
-      fn.starts_with("__rust_") || fn.starts_with("__rdl_") || fn.starts_with("__rg_")) {
-    return true;
-  }
-  return f.file.find("/c++/") != std::string::npos || f.file.find("/bits/") != std::string::npos;
-}
 
 std::string human_bytes(std::int64_t b) {
   const double v = static_cast<double>(b < 0 ? -b : b);
@@ -112,31 +103,13 @@ HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& opti
     upto.push_back(c.id);
   }
   const std::set<std::int64_t> in_window(ids.begin(), ids.end());
-  auto stacks = reader.stacks();
-  auto frames = reader.frames();
-
+  const StackTable stacks(reader);
   // The site of a leaf stack node: the first frame (from the leaf) outside the allocator.
   std::unordered_map<std::int64_t, const FrameInfo*> site_of;
   auto site = [&](std::int64_t leaf) -> const FrameInfo* {
     auto [it, inserted] = site_of.try_emplace(leaf, nullptr);
-    if (!inserted) return it->second;
-    const FrameInfo* first = nullptr;
-    std::int64_t node = leaf;
-    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
-      auto sit = stacks.find(node);
-      if (sit == stacks.end()) break;
-      auto fit = frames.find(sit->second.frame_id);
-      if (fit != frames.end()) {
-        if (first == nullptr) first = &fit->second;
-        if (options.show_allocator || !allocator_frame(fit->second)) {
-          it->second = &fit->second;
-          return it->second;
-        }
-      }
-      node = sit->second.parent;
-    }
-    it->second = first;
-    return first;
+    if (inserted) it->second = stacks.allocating_frame(leaf, options.show_allocator);
+    return it->second;
   };
   auto key_of = [&](const FrameInfo& f) -> std::string {
     switch (options.common.by) {

@@ -48,10 +48,6 @@ struct HeapTopReport {
   std::vector<HeapTopEntry> entries;
 };
 
-// A frame of the allocator or the C++/Rust standard library, not the program's own code:
-// an allocation is attributed to the first frame (from the leaf) outside them.
-bool allocator_frame(const FrameInfo& f);
-
 // "64.0 MiB", "1.50 GiB", "512 B" (negative values keep their sign).
 std::string human_bytes(std::int64_t bytes);
 

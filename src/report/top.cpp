@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/table.h"
+#include "store/stack_table.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -88,8 +89,7 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
   auto ids = select_checkpoints(reader.checkpoints(), options.window, &report.window_start_ms, &report.window_end_ms);
   report.duration_ms = report.window_end_ms - report.window_start_ms;
   auto counts = reader.cpu_counts(ids);
-  auto stacks = reader.stacks();
-  auto frames = reader.frames();
+  const StackTable stacks(reader);
 
   struct Acc {
     std::uint64_t self = 0, total = 0;
@@ -110,21 +110,17 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
     report.total_samples += count;
     seen.clear();
     bool is_leaf = true;
-    std::int64_t node = leaf;
-    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
-      auto sit = stacks.find(node);
-      if (sit == stacks.end()) break;
-      auto fit = frames.find(sit->second.frame_id);
-      if (fit != frames.end()) {
-        std::string key = key_of(fit->second);
+    stacks.walk(leaf, [&](std::int64_t, const FrameInfo* f) {
+      if (f != nullptr) {
+        std::string key = key_of(*f);
         Acc& a = acc[key];
-        a.frame = &fit->second;
+        a.frame = f;
         if (is_leaf) a.self += count;
         if (seen.insert(key).second) a.total += count;  // recursion counts once per sample
       }
       is_leaf = false;
-      node = sit->second.parent;
-    }
+      return true;
+    });
   }
 
   const std::string needle = lower_ascii(options.filter);

@@ -1,5 +1,7 @@
 #include "store/reader.h"
 
+#include <limits>
+
 #include <map>
 #include <tuple>
 
@@ -142,19 +144,37 @@ std::vector<CheckpointRow> RecordingReader::checkpoints() const {
 
 std::unordered_map<std::int64_t, FrameInfo> RecordingReader::frames() const {
   std::unordered_map<std::int64_t, FrameInfo> out;
-  Statement st(db_, "SELECT id, function, file, line, inline_depth, module_id FROM frames");
-  while (st.step()) {
-    out[st.column_int(0)] = {st.column_text(1), st.column_text(2), static_cast<int>(st.column_int(3)),
-                             static_cast<int>(st.column_int(4)), st.column_int(5)};
-  }
+  frames_after(std::numeric_limits<std::int64_t>::min(), out);
   return out;
+}
+
+std::int64_t RecordingReader::frames_after(std::int64_t after, std::unordered_map<std::int64_t, FrameInfo>& out) const {
+  Statement st(db_, "SELECT id, function, file, line, inline_depth, module_id FROM frames WHERE id > ? ORDER BY id");
+  st.bind(1, after);
+  std::int64_t last = after;
+  while (st.step()) {
+    last = st.column_int(0);
+    out[last] = {st.column_text(1), st.column_text(2), static_cast<int>(st.column_int(3)),
+                 static_cast<int>(st.column_int(4)), st.column_int(5)};
+  }
+  return last;
 }
 
 std::unordered_map<std::int64_t, StackNode> RecordingReader::stacks() const {
   std::unordered_map<std::int64_t, StackNode> out;
-  Statement st(db_, "SELECT id, parent, frame_id, location_id FROM stacks");
-  while (st.step()) out[st.column_int(0)] = {st.column_int(1), st.column_int(2), st.column_int(3)};
+  stacks_after(std::numeric_limits<std::int64_t>::min(), out);
   return out;
+}
+
+std::int64_t RecordingReader::stacks_after(std::int64_t after, std::unordered_map<std::int64_t, StackNode>& out) const {
+  Statement st(db_, "SELECT id, parent, frame_id, location_id FROM stacks WHERE id > ? ORDER BY id");
+  st.bind(1, after);
+  std::int64_t last = after;
+  while (st.step()) {
+    last = st.column_int(0);
+    out[last] = {st.column_int(1), st.column_int(2), st.column_int(3)};
+  }
+  return last;
 }
 
 std::unordered_map<std::int64_t, ModuleRow> RecordingReader::modules() const {

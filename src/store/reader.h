@@ -59,6 +59,10 @@ class RecordingReader {
   std::vector<CheckpointRow> checkpoints() const;
   std::unordered_map<std::int64_t, FrameInfo> frames() const;
   std::unordered_map<std::int64_t, StackNode> stacks() const;
+  // Rows with an id above `after` added to `out`; returns the highest id now read (the
+  // writer only appends, so a reader following a live recording asks for what is new).
+  std::int64_t frames_after(std::int64_t after, std::unordered_map<std::int64_t, FrameInfo>& out) const;
+  std::int64_t stacks_after(std::int64_t after, std::unordered_map<std::int64_t, StackNode>& out) const;
   std::unordered_map<std::int64_t, ModuleRow> modules() const;
   std::unordered_map<std::int64_t, LocationRow> locations() const;
   std::unordered_map<std::int64_t, std::string> thread_names() const;  // tid -> comm (one of them when a thread was renamed)

@@ -7,48 +7,14 @@
 
 #include <fmt/format.h>
 
+#include "store/stack_table.h"
+
 namespace hotline {
 namespace {
 
 std::string line_key(const std::string& function, const std::string& file, int line) {
   return fmt::format("{}\x1f{}\x1f{}", function, file, line);
 }
-
-// Leaf stack node -> the frame a sample's value belongs to: the leaf itself (CPU), or the
-// first frame outside the allocator (heap).
-class Sites {
- public:
-  explicit Sites(const RecordingReader& reader) : stacks_(reader.stacks()), frames_(reader.frames()) {}
-
-  const FrameInfo* leaf(std::int64_t node) const {
-    auto s = stacks_.find(node);
-    if (s == stacks_.end()) return nullptr;
-    auto f = frames_.find(s->second.frame_id);
-    return f == frames_.end() ? nullptr : &f->second;
-  }
-
-  const FrameInfo* allocating(std::int64_t node) const {
-    const FrameInfo* first = nullptr;
-    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
-      auto s = stacks_.find(node);
-      if (s == stacks_.end()) break;
-      auto f = frames_.find(s->second.frame_id);
-      if (f != frames_.end()) {
-        if (first == nullptr) first = &f->second;
-        if (!allocator_frame(f->second)) return &f->second;
-      }
-      node = s->second.parent;
-    }
-    return first;
-  }
-
-  const std::unordered_map<std::int64_t, StackNode>& stacks() const { return stacks_; }
-  const std::unordered_map<std::int64_t, FrameInfo>& frames() const { return frames_; }
-
- private:
-  std::unordered_map<std::int64_t, StackNode> stacks_;
-  std::unordered_map<std::int64_t, FrameInfo> frames_;
-};
 
 using LineIndex = std::unordered_map<std::string, std::size_t>;
 
@@ -113,7 +79,7 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
   v.window_end_ms = cpu.window_end_ms;
   v.samples = cpu.total_samples;
 
-  const Sites sites(reader);
+  const StackTable stacks(reader);
   LineIndex cpu_index;
   for (const TopEntry& e : cpu.entries) {
     ViewLine& l = add_line(v.cpu, cpu_index, e, trend_ids.size());
@@ -123,7 +89,7 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
   }
   for (std::size_t i = 0; i < trend_ids.size(); ++i) {
     for (const auto& [leaf, count] : reader.cpu_counts({trend_ids[i]})) {
-      add_to_trend(v.cpu, cpu_index, sites.leaf(leaf), i, static_cast<double>(count));
+      add_to_trend(v.cpu, cpu_index, stacks.frame_of(leaf), i, static_cast<double>(count));
     }
   }
   auto by_name = [](const ViewLine& a, const ViewLine& b) {
@@ -153,7 +119,7 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
   }
   for (std::size_t i = 0; i < trend_ids.size(); ++i) {
     for (const auto& [leaf, counts] : reader.heap_counts({trend_ids[i]})) {
-      add_to_trend(v.heap, heap_index, sites.allocating(leaf), i, static_cast<double>(counts.alloc_bytes));
+      add_to_trend(v.heap, heap_index, stacks.allocating_frame(leaf), i, static_cast<double>(counts.alloc_bytes));
     }
   }
   switch (query.heap_sort) {
@@ -168,7 +134,7 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
 
 std::vector<StackThrough> stacks_through(const RecordingReader& reader, const std::string& file, int line,
                                          std::size_t limit) {
-  const Sites sites(reader);
+  const StackTable stacks(reader);
   const auto checkpoints = reader.checkpoints();
   std::vector<std::int64_t> ids;
   for (const auto& c : checkpoints) ids.push_back(c.id);
@@ -177,17 +143,13 @@ std::vector<StackThrough> stacks_through(const RecordingReader& reader, const st
     // Stacks with a frame on FILE:LINE, from the root to that frame.
     std::vector<std::string> path;
     bool through = false;
-    std::int64_t node = leaf;
-    for (int depth = 0; node != 0 && depth < 4096; ++depth) {
-      auto s = sites.stacks().find(node);
-      if (s == sites.stacks().end()) break;
-      auto f = sites.frames().find(s->second.frame_id);
-      if (f != sites.frames().end()) {
-        if (!through && f->second.file == file && f->second.line == line) through = true;
-        if (through) path.push_back(f->second.function.empty() ? "[unknown]" : f->second.function);
+    stacks.walk(leaf, [&](std::int64_t, const FrameInfo* f) {
+      if (f != nullptr) {
+        if (!through && f->file == file && f->line == line) through = true;
+        if (through) path.push_back(f->function.empty() ? "[unknown]" : f->function);
       }
-      node = s->second.parent;
-    }
+      return true;
+    });
     if (!through) continue;
     std::reverse(path.begin(), path.end());
     merged[path] += count;

@@ -1,10 +1,12 @@
-// Recording files given to top/query: anyone may hand one over.
+// Recording files given to top, top heap and export: anyone may hand one over.
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
+#include "report/export.h"
+#include "report/heap_top.h"
 #include "report/top.h"
 #include "store/reader.h"
 #include "util/error.h"
@@ -19,6 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     hotline::RecordingReader reader(path);
     auto report = hotline::cpu_top(reader, {});
     (void)hotline::render_json(report);
+    (void)hotline::render_heap_json(hotline::heap_top(reader, {}));
+    for (auto format : {hotline::ExportFormat::pprof, hotline::ExportFormat::folded}) {
+      hotline::ExportOptions options;
+      options.format = format;
+      (void)hotline::export_recording(reader, options);
+    }
   } catch (const hotline::Error&) {
   }
   for (const char* side : {"", "-wal", "-shm", "-journal"}) unlink((path + side).c_str());

@@ -23,7 +23,8 @@ for target in duration proc_maps perf_map kallsyms elf recording; do
   mkdir -p "$corpus"
   for f in ${seed_files[$target]}; do cp -f "$f" "$corpus/seed-$(basename "$f")"; done
   if [[ $target == recording && ! -f $corpus/seed.db ]]; then
-    sqlite3 "$corpus/seed.db" < "$seeds/recording.sql"
+    sqlite3 "$corpus/seed.db" < "$seeds/recording.sql"          # schema 2
+    sqlite3 "$corpus/seed-v3.db" < "$seeds/recording-v3.sql"    # schema 3
   fi
   if [[ -d fuzz/regressions/$target ]] && compgen -G "fuzz/regressions/$target/*" > /dev/null; then
     echo "fuzz: $target: replaying kept crashers"

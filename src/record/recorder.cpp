@@ -1,5 +1,7 @@
 #include "record/recorder.h"
 
+#include <array>
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -185,6 +187,8 @@ class Session {
   std::unique_ptr<HeapCollector> heap_;
   std::unique_ptr<HeapSampler> sampler_;
   HeapMode heap_mode_ = HeapMode::off;  // as recorded
+  std::int64_t cpu_type_ = 0;                 // sample type ids in the recording
+  std::array<std::int64_t, 4> heap_types_{};  // alloc bytes, alloc count, free bytes, free count
   std::pair<double, double> probe_cost_ns_{0, 0};
   std::optional<Clock::time_point> heap_guard_at_;
   Clock::time_point heap_checked_at_;
@@ -299,7 +303,9 @@ bool Session::may_profile(pid_t pid) {
 
 std::int64_t Session::push_address(std::int64_t parent, const ResolvedAddress& resolved) {
   const ModuleInfo& module = symbolizer_.module(resolved.module);
-  std::int64_t module_row = writer_->module_id(module.path, module.build_id);
+  std::vector<SegmentRow> segments;
+  for (const auto& seg : module.code_segments) segments.push_back({seg.start, seg.end, seg.file_offset});
+  std::int64_t module_row = writer_->module_id(module.path, module.build_id, segments);
   std::int64_t location = writer_->location_id(module_row, resolved.address);
   const auto& frames = resolved.symbolized->frames;
   for (std::size_t j = frames.size(); j-- > 0;) {
@@ -593,7 +599,8 @@ void Session::checkpoint() {
       denied_samples_ += s.count;
       continue;
     }
-    writer_->add_cpu_samples(id, stack_for(s), s.pid, s.tid, s.count);
+    const SampleValue value{cpu_type_, s.count};
+    writer_->add_sample(id, stack_for(s), s.pid, s.tid, {&value, 1});
     writer_->add_thread(s.tid, s.pid, s.comm);
     samples_written_ += s.count;
   }
@@ -601,7 +608,11 @@ void Session::checkpoint() {
   if (heap_) heap_deltas = heap_->drain();
   if (sampler_) heap_deltas = sampler_->drain();
   for (const HeapDelta& d : heap_deltas) {
-    writer_->add_heap_samples(id, heap_stack_for(d), d.pid, d.alloc_bytes, d.alloc_count, d.free_bytes, d.free_count);
+    const SampleValue values[] = {{heap_types_[0], d.alloc_bytes},
+                                  {heap_types_[1], d.alloc_count},
+                                  {heap_types_[2], d.free_bytes},
+                                  {heap_types_[3], d.free_count}};
+    writer_->add_sample(id, heap_stack_for(d), d.pid, 0, values);
   }
   write_stats();
   writer_->set_meta("duration_ms", std::to_string(ms));
@@ -765,6 +776,11 @@ int Session::run() {
   output_ = create_output(options_, comm_, wall);
   writer_ = std::make_unique<RecordingWriter>(output_);
   writer_->set_meta("hotline_version", HOTLINE_VERSION);
+  cpu_type_ = writer_->sample_type(sample_types::cpu);
+  if (heap_mode != HeapMode::off) {
+    heap_types_ = {writer_->sample_type(sample_types::heap_alloc_bytes), writer_->sample_type(sample_types::heap_alloc_count),
+                   writer_->sample_type(sample_types::heap_free_bytes), writer_->sample_type(sample_types::heap_free_count)};
+  }
   writer_->set_meta("start_time", iso8601_utc(wall));
   writer_->set_meta("interval_ms", std::to_string(options_.interval.count()));
   writer_->set_meta("cpu_frequency_hz", std::to_string(options_.cpu_freq_hz));

@@ -15,7 +15,6 @@
 #include "report/heap_top.h"
 #include "report/table.h"
 #include "store/stack_table.h"
-#include "symbolize/elf_functions.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -504,6 +503,7 @@ class Exporter {
 
     const auto modules = reader_.modules();
     const auto locations = reader_.locations();
+    const auto segments = reader_.module_segments();
     const auto threads = reader_.thread_names();
     std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> module_range;  // used modules
     std::map<std::pair<std::string, std::string>, std::uint64_t> function_ids;
@@ -569,8 +569,9 @@ class Exporter {
       }
     }
     // Mappings: the modules code ran in. Addresses are ELF virtual addresses of each file,
-    // so a mapping covers the file's executable segments when the file is still readable
-    // and contains every address seen; else the span of the addresses seen.
+    // so a mapping covers the file's executable segments as recorded (schema 3 on) when they
+    // contain every address seen; else the span of the addresses seen. The files themselves
+    // are never opened: they may be gone, or another file by now.
     // The main executable first: pprof names the profile after its first mapping.
     std::vector<std::int64_t> order;
     const std::string exe = reader_.meta_or("exe");
@@ -585,11 +586,21 @@ class Exporter {
       m->set_id(static_cast<std::uint64_t>(id));
       m->set_memory_start(range.first);
       m->set_memory_limit(range.second + 1);
-      if (auto it = modules.find(id); it != modules.end() && it->second.path.starts_with("/")) {
-        if (auto code = code_range(it->second.path); code && code->start <= range.first && range.second < code->limit) {
-          m->set_memory_start(code->start);
-          m->set_memory_limit(code->limit);
-          m->set_file_offset(code->file_offset);
+      if (auto seg = segments.find(id); seg != segments.end() && !seg->second.empty()) {
+        // The span of the file's executable segments, recorded with it; the file offset of
+        // the lowest.
+        std::uint64_t start = ~std::uint64_t{0}, limit = 0, offset = 0;
+        for (const SegmentInfo& sg : seg->second) {
+          if (sg.start < start) {
+            start = sg.start;
+            offset = sg.file_offset;
+          }
+          limit = std::max(limit, sg.end);
+        }
+        if (start <= range.first && range.second < limit) {
+          m->set_memory_start(start);
+          m->set_memory_limit(limit);
+          m->set_file_offset(offset);
         }
       }
       if (auto it = modules.find(id); it != modules.end()) {

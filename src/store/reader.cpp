@@ -3,6 +3,7 @@
 #include <limits>
 
 #include <map>
+#include <set>
 #include <tuple>
 
 #include <fcntl.h>
@@ -96,24 +97,51 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   if (version < 1) {
     throw Error(ExitCode::database, fmt::format("{} has an invalid schema version", path));
   }
-  // Every table read is a real table: a view in its place (a recursive one never ends) or a
-  // virtual table is not a recording.
+  version_ = static_cast<int>(version);
+  validate_tables();
+  if (version_ >= 3) {
+    Statement types(db_, "SELECT id, name, unit FROM sample_types");
+    while (types.step()) types_[types.column_text(1)] = {types.column_int(0), types.column_text(2)};
+  }
+}
+
+// Every table read is a real table: a view in its place (a recursive one never ends) or a
+// virtual table is not a recording. Schema 3's compatibility views must be exactly ours.
+void RecordingReader::validate_tables() const {
+  std::set<std::string> tables = {"meta", "checkpoints", "frames", "stacks", "modules", "locations", "threads",
+                                  "processes"};
+  std::map<std::string, std::string> views;
+  if (version_ == 2) tables.insert("heap_samples");
+  if (version_ <= 2) tables.insert("cpu_samples");
+  if (version_ >= 3) {
+    tables.insert({"module_segments", "sample_types", "samples"});
+    views = {{"cpu_samples", kCpuSamplesView}, {"heap_samples", kHeapSamplesView}};
+  }
   Statement st(db_, "SELECT name, type, COALESCE(sql, '') FROM sqlite_master WHERE name IN ('meta', 'checkpoints', "
-                    "'frames', 'stacks', 'modules', 'locations', 'cpu_samples', 'heap_samples', 'threads', "
-                    "'processes')");
-  int tables = 0;
+                    "'frames', 'stacks', 'modules', 'module_segments', 'locations', 'cpu_samples', 'heap_samples', "
+                    "'sample_types', 'samples', 'threads', 'processes')");
+  std::size_t found = 0;
   while (st.step()) {
     const std::string name = st.column_text(0), type = st.column_text(1), sql = st.column_text(2);
+    if (auto v = views.find(name); v != views.end()) {
+      if (type != "view" || sql != v->second) {
+        throw Error(ExitCode::database,
+                    fmt::format("{} is not a hotline recording: its '{}' is not the view hotline writes", path_, name),
+                    "give a file written by 'hotline record'");
+      }
+      continue;
+    }
     if (type != "table" || !sql.starts_with("CREATE TABLE")) {
       throw Error(ExitCode::database,
-                  fmt::format("{} is not a hotline recording: its '{}' is a {}, not a table", path, name,
+                  fmt::format("{} is not a hotline recording: its '{}' is a {}, not a table", path_, name,
                               type == "table" ? "virtual table" : type),
                   "give a file written by 'hotline record'");
     }
-    ++tables;
+    if (tables.contains(name)) ++found;
   }
-  if (tables < 9) {
-    throw Error(ExitCode::database, fmt::format("{} is not a complete hotline recording (tables are missing)", path),
+  // A version-1 file holds no heap_samples; later versions hold every table of theirs.
+  if (found < tables.size()) {
+    throw Error(ExitCode::database, fmt::format("{} is not a complete hotline recording (tables are missing)", path_),
                 "give a file written by 'hotline record'");
   }
 }
@@ -198,13 +226,21 @@ std::unordered_map<std::int64_t, std::string> RecordingReader::thread_names() co
   return out;
 }
 
+std::int64_t RecordingReader::type_id(const SampleType& type) const {
+  auto it = types_.find(type.name);
+  return it == types_.end() ? -1 : it->second.first;
+}
+
 std::vector<CpuSampleRow> RecordingReader::cpu_samples(const std::vector<std::int64_t>& checkpoints) const {
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::uint64_t> sums;
-  Statement st(db_, "SELECT stack_id, pid, tid, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? "
-                    "GROUP BY stack_id, pid, tid");
+  Statement st(db_, version_ >= 3 ? "SELECT stack_id, pid, tid, SUM(value) FROM samples WHERE checkpoint_id = ? "
+                                    "AND type_id = ? GROUP BY stack_id, pid, tid"
+                                  : "SELECT stack_id, pid, tid, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? "
+                                    "GROUP BY stack_id, pid, tid");
   Total total{path_};
   for (std::int64_t id : checkpoints) {
     st.bind(1, id);
+    if (version_ >= 3) st.bind(2, type_id(sample_types::cpu));
     while (st.step()) {
       const std::int64_t n = checked(path_, st.column_int(3), "sample count");
       total.add(n);
@@ -221,10 +257,14 @@ std::vector<CpuSampleRow> RecordingReader::cpu_samples(const std::vector<std::in
 std::unordered_map<std::int64_t, std::uint64_t> RecordingReader::cpu_counts(
     const std::vector<std::int64_t>& checkpoints) const {
   std::unordered_map<std::int64_t, std::uint64_t> out;
-  Statement st(db_, "SELECT stack_id, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? GROUP BY stack_id");
+  Statement st(db_, version_ >= 3 ? "SELECT stack_id, SUM(value) FROM samples WHERE checkpoint_id = ? AND type_id = ? "
+                                    "GROUP BY stack_id"
+                                  : "SELECT stack_id, SUM(count) FROM cpu_samples WHERE checkpoint_id = ? "
+                                    "GROUP BY stack_id");
   Total total{path_};
   for (std::int64_t id : checkpoints) {
     st.bind(1, id);
+    if (version_ >= 3) st.bind(2, type_id(sample_types::cpu));
     while (st.step()) {
       const std::int64_t n = checked(path_, st.column_int(1), "sample count");
       total.add(n);
@@ -236,6 +276,7 @@ std::unordered_map<std::int64_t, std::uint64_t> RecordingReader::cpu_counts(
 }
 
 bool RecordingReader::has_heap_table() const {
+  if (version_ >= 3) return true;
   Statement st(db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'heap_samples'");
   return st.step() && st.column_int(0) > 0;
 }
@@ -245,6 +286,33 @@ std::unordered_map<std::int64_t, RecordingReader::HeapCounts> RecordingReader::h
   std::unordered_map<std::int64_t, HeapCounts> out;
   if (!has_heap_table()) return out;
   Total total{path_};
+  if (version_ >= 3) {
+    const std::int64_t alloc_bytes = type_id(sample_types::heap_alloc_bytes),
+                       alloc_count = type_id(sample_types::heap_alloc_count),
+                       free_bytes = type_id(sample_types::heap_free_bytes),
+                       free_count = type_id(sample_types::heap_free_count);
+    Statement st(db_, "SELECT stack_id, type_id, SUM(value) FROM samples WHERE checkpoint_id = ? "
+                      "AND type_id IN (?, ?, ?, ?) GROUP BY stack_id, type_id");
+    for (std::int64_t id : checkpoints) {
+      st.bind(1, id).bind(2, alloc_bytes).bind(3, alloc_count).bind(4, free_bytes).bind(5, free_count);
+      while (st.step()) {
+        HeapCounts& h = out[st.column_int(0)];
+        const std::int64_t type = st.column_int(1), v = st.column_int(2);
+        if (type == alloc_bytes) {
+          total.add(v < 0 ? 0 : v);
+          h.alloc_bytes += checked(path_, v, "allocated bytes", kMaxBytes);
+        } else if (type == alloc_count) {
+          h.alloc_count += checked(path_, v, "allocation count");
+        } else if (type == free_bytes) {
+          h.free_bytes += checked(path_, v, "freed bytes", kMaxBytes);
+        } else if (type == free_count) {
+          h.free_count += checked(path_, v, "free count");
+        }
+      }
+      st.reset();
+    }
+    return out;
+  }
   Statement st(db_, "SELECT stack_id, SUM(alloc_bytes), SUM(alloc_count), SUM(free_bytes), SUM(free_count) "
                     "FROM heap_samples WHERE checkpoint_id = ? GROUP BY stack_id");
   for (std::int64_t id : checkpoints) {
@@ -258,6 +326,18 @@ std::unordered_map<std::int64_t, RecordingReader::HeapCounts> RecordingReader::h
       h.free_count += checked(path_, st.column_int(4), "free count");
     }
     st.reset();
+  }
+  return out;
+}
+
+std::unordered_map<std::int64_t, std::vector<SegmentInfo>> RecordingReader::module_segments() const {
+  std::unordered_map<std::int64_t, std::vector<SegmentInfo>> out;
+  if (version_ < 3) return out;
+  Statement st(db_, "SELECT module_id, start, end_address, file_offset FROM module_segments ORDER BY module_id, start");
+  while (st.step()) {
+    const auto start = static_cast<std::uint64_t>(st.column_int(1)), end = static_cast<std::uint64_t>(st.column_int(2));
+    if (end <= start) impossible(path_, fmt::format("an executable segment ending before it starts at {:#x}", start));
+    out[st.column_int(0)].push_back({start, end, static_cast<std::uint64_t>(st.column_int(3))});
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/sample_types.h"
 #include "store/sqlite.h"
 
 namespace hotline {
@@ -40,6 +41,11 @@ struct LocationRow {
   std::uint64_t address = 0;  // ELF virtual address in the module (return addresses minus one)
 };
 
+// An executable segment of a module's file (schema 3 on; none in older recordings).
+struct SegmentInfo {
+  std::uint64_t start = 0, end = 0, file_offset = 0;
+};
+
 struct CpuSampleRow {
   std::int64_t stack = 0;  // leaf node
   std::int64_t pid = 0, tid = 0;
@@ -55,6 +61,7 @@ class RecordingReader {
   std::string meta_or(const std::string& key, const std::string& fallback = "") const;
   std::int64_t meta_int(const std::string& key, std::int64_t fallback = 0) const;
   const Database& db() const { return db_; }
+  int schema_version() const { return version_; }
 
   std::vector<CheckpointRow> checkpoints() const;
   std::unordered_map<std::int64_t, FrameInfo> frames() const;
@@ -78,11 +85,19 @@ class RecordingReader {
   // recording without heap data).
   std::unordered_map<std::int64_t, HeapCounts> heap_counts(const std::vector<std::int64_t>& checkpoints) const;
   bool has_heap_table() const;
+  // Each module's executable segments, as recorded (empty before schema 3).
+  std::unordered_map<std::int64_t, std::vector<SegmentInfo>> module_segments() const;
 
  private:
   std::string path_;
   Database db_;
   std::map<std::string, std::string> meta_;
+  int version_ = 0;
+  std::map<std::string, std::pair<std::int64_t, std::string>> types_;  // name -> (id, unit)
+
+  void validate_tables() const;
+  // A sample type's id in this file, -1 when it holds none of that type.
+  std::int64_t type_id(const SampleType& type) const;
 };
 
 }  // namespace hotline

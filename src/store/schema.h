@@ -3,8 +3,11 @@
 // incompatible change (readers refuse newer versions with a clear message).
 namespace hotline {
 
-// 1: CPU only. 2: adds heap_samples (a version-1 file simply has no heap data).
-inline constexpr int kSchemaVersion = 2;
+// 1: CPU only (cpu_samples). 2: adds heap_samples. 3: one `samples` table of typed values
+// (sample_types) and the executable segments of every module (module_segments);
+// cpu_samples and heap_samples remain as views over `samples`, for queries written against
+// 1 and 2. Readers read all three.
+inline constexpr int kSchemaVersion = 3;
 inline constexpr const char* kFormatName = "hotline-recording";
 
 inline constexpr const char* kSchemaSql = R"sql(
@@ -40,6 +43,15 @@ CREATE TABLE modules (
   build_id TEXT                    -- hex GNU build id, NULL when none
 );
 
+-- The executable PT_LOAD segments of a module's file, read when it was recorded: exports
+-- never open the profiled files again.
+CREATE TABLE module_segments (
+  module_id   INTEGER NOT NULL REFERENCES modules(id),
+  start       INTEGER NOT NULL,    -- ELF virtual address
+  end_address INTEGER NOT NULL,    -- exclusive
+  file_offset INTEGER NOT NULL
+);
+
 CREATE TABLE locations (
   id        INTEGER PRIMARY KEY,
   module_id INTEGER NOT NULL REFERENCES modules(id),
@@ -64,27 +76,41 @@ CREATE TABLE stacks (
   location_id INTEGER NOT NULL REFERENCES locations(id)
 );
 
-CREATE TABLE cpu_samples (
+-- What collectors measure: one row per kind of value (`cpu` samples, heap bytes, ...).
+CREATE TABLE sample_types (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  unit TEXT NOT NULL               -- samples, bytes, count, nanoseconds
+);
+
+-- Every collector's values per checkpoint, stack, process and thread: the checkpoint's own
+-- amount (heap: allocated or freed during it, of blocks allocated at that stack).
+CREATE TABLE samples (
   checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+  type_id       INTEGER NOT NULL REFERENCES sample_types(id),
   stack_id      INTEGER NOT NULL REFERENCES stacks(id),  -- the leaf node
   pid           INTEGER NOT NULL,
-  tid           INTEGER NOT NULL,
-  count         INTEGER NOT NULL
+  tid           INTEGER NOT NULL,  -- 0 when the collector does not tell threads apart
+  value         INTEGER NOT NULL
 );
-CREATE INDEX cpu_samples_by_checkpoint ON cpu_samples(checkpoint_id);
-
--- Heap activity per checkpoint and allocation stack (changes during the checkpoint): live
--- bytes of a stack at checkpoint n = sum over checkpoints <= n of alloc_bytes - free_bytes.
-CREATE TABLE heap_samples (
-  checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
-  stack_id      INTEGER NOT NULL REFERENCES stacks(id),  -- leaf: the line that called the allocator
-  pid           INTEGER NOT NULL,
-  alloc_bytes   INTEGER NOT NULL,
-  alloc_count   INTEGER NOT NULL,
-  free_bytes    INTEGER NOT NULL,  -- of blocks allocated at this stack, freed in this checkpoint
-  free_count    INTEGER NOT NULL
-);
-CREATE INDEX heap_samples_by_checkpoint ON heap_samples(checkpoint_id);
+CREATE INDEX samples_by_checkpoint ON samples(checkpoint_id, type_id);
 )sql";
+
+// The tables of schema 1 and 2, as views over `samples`: queries written against them keep
+// working. Readers accept these views only with exactly this text.
+inline constexpr const char* kCpuSamplesView =
+    "CREATE VIEW cpu_samples(checkpoint_id, stack_id, pid, tid, count) AS "
+    "SELECT s.checkpoint_id, s.stack_id, s.pid, s.tid, s.value FROM samples s "
+    "JOIN sample_types t ON t.id = s.type_id WHERE t.name = 'cpu'";
+inline constexpr const char* kHeapSamplesView =
+    "CREATE VIEW heap_samples(checkpoint_id, stack_id, pid, alloc_bytes, alloc_count, free_bytes, free_count) AS "
+    "SELECT s.checkpoint_id, s.stack_id, s.pid, "
+    "SUM(CASE t.name WHEN 'heap_alloc_bytes' THEN s.value ELSE 0 END), "
+    "SUM(CASE t.name WHEN 'heap_alloc_count' THEN s.value ELSE 0 END), "
+    "SUM(CASE t.name WHEN 'heap_free_bytes' THEN s.value ELSE 0 END), "
+    "SUM(CASE t.name WHEN 'heap_free_count' THEN s.value ELSE 0 END) "
+    "FROM samples s JOIN sample_types t ON t.id = s.type_id "
+    "WHERE t.name IN ('heap_alloc_bytes', 'heap_alloc_count', 'heap_free_bytes', 'heap_free_count') "
+    "GROUP BY s.checkpoint_id, s.stack_id, s.pid";
 
 }  // namespace hotline

@@ -19,19 +19,22 @@ RecordingWriter::RecordingWriter(const std::string& path)
                        kSchemaVersion));
   db_.exec("BEGIN");
   db_.exec(kSchemaSql);
+  db_.exec(kCpuSamplesView);
+  db_.exec(kHeapSamplesView);
   db_.exec("COMMIT");
   set_meta_ = Statement(db_, "INSERT INTO meta(key, value) VALUES (?, ?) "
                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   add_checkpoint_ = Statement(db_, "INSERT INTO checkpoints(id, ms) VALUES (?, ?)");
   add_module_ = Statement(db_, "INSERT INTO modules(id, path, build_id) VALUES (?, ?, ?)");
+  add_segment_ = Statement(db_, "INSERT INTO module_segments(module_id, start, end_address, file_offset) "
+                                "VALUES (?, ?, ?, ?)");
   add_location_ = Statement(db_, "INSERT INTO locations(id, module_id, address) VALUES (?, ?, ?)");
   add_frame_ = Statement(db_, "INSERT INTO frames(id, function, file, line, inline_depth, module_id) "
                               "VALUES (?, ?, ?, ?, ?, ?)");
   add_stack_ = Statement(db_, "INSERT INTO stacks(id, parent, frame_id, location_id) VALUES (?, ?, ?, ?)");
-  add_heap_ = Statement(db_, "INSERT INTO heap_samples(checkpoint_id, stack_id, pid, alloc_bytes, alloc_count, "
-                             "free_bytes, free_count) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  add_samples_ = Statement(db_, "INSERT INTO cpu_samples(checkpoint_id, stack_id, pid, tid, count) "
-                                "VALUES (?, ?, ?, ?, ?)");
+  add_type_ = Statement(db_, "INSERT INTO sample_types(id, name, unit) VALUES (?, ?, ?)");
+  add_sample_ = Statement(db_, "INSERT INTO samples(checkpoint_id, type_id, stack_id, pid, tid, value) "
+                               "VALUES (?, ?, ?, ?, ?, ?)");
   upsert_process_ = Statement(db_, "INSERT INTO processes(pid, parent_pid, comm, exe, start_ms) "
                                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(pid) DO UPDATE SET "
                                    "comm = excluded.comm, exe = excluded.exe, exit_ms = NULL");
@@ -59,13 +62,21 @@ void RecordingWriter::commit_checkpoint() {
   in_transaction_ = false;
 }
 
-std::int64_t RecordingWriter::module_id(const std::string& path, const std::string& build_id) {
+std::int64_t RecordingWriter::module_id(const std::string& path, const std::string& build_id,
+                                        const std::vector<SegmentRow>& segments) {
   auto [it, inserted] = modules_.try_emplace({path, build_id}, static_cast<std::int64_t>(modules_.size() + 1));
   if (inserted) {
     add_module_.bind(1, it->second).bind(2, path);
     if (build_id.empty()) add_module_.bind(3, std::nullopt);
     else add_module_.bind(3, build_id);
     add_module_.run();
+    for (const SegmentRow& s : segments) {
+      add_segment_.bind(1, it->second)
+          .bind(2, static_cast<std::int64_t>(s.start))
+          .bind(3, static_cast<std::int64_t>(s.end))
+          .bind(4, static_cast<std::int64_t>(s.file_offset))
+          .run();
+    }
   }
   return it->second;
 }
@@ -105,22 +116,24 @@ std::int64_t RecordingWriter::stack_node(std::int64_t parent, std::int64_t frame
   return it->second;
 }
 
-void RecordingWriter::add_heap_samples(std::int64_t checkpoint, std::int64_t stack, pid_t pid, std::uint64_t alloc_bytes,
-                                       std::uint64_t alloc_count, std::uint64_t free_bytes, std::uint64_t free_count) {
-  add_heap_.bind(1, checkpoint)
-      .bind(2, stack)
-      .bind(3, std::int64_t{pid})
-      .bind(4, static_cast<std::int64_t>(alloc_bytes))
-      .bind(5, static_cast<std::int64_t>(alloc_count))
-      .bind(6, static_cast<std::int64_t>(free_bytes))
-      .bind(7, static_cast<std::int64_t>(free_count));
-  add_heap_.run();
+std::int64_t RecordingWriter::sample_type(const SampleType& type) {
+  auto [it, inserted] = types_.try_emplace(type.name, static_cast<std::int64_t>(types_.size() + 1));
+  if (inserted) add_type_.bind(1, it->second).bind(2, type.name).bind(3, type.unit).run();
+  return it->second;
 }
 
-void RecordingWriter::add_cpu_samples(std::int64_t checkpoint, std::int64_t stack, pid_t pid, pid_t tid,
-                                      std::uint64_t count) {
-  add_samples_.bind(1, checkpoint).bind(2, stack).bind(3, std::int64_t{pid}).bind(4, std::int64_t{tid})
-      .bind(5, static_cast<std::int64_t>(count)).run();
+void RecordingWriter::add_sample(std::int64_t checkpoint, std::int64_t stack, pid_t pid, pid_t tid,
+                                 std::span<const SampleValue> values) {
+  for (const SampleValue& v : values) {
+    if (v.value == 0) continue;
+    add_sample_.bind(1, checkpoint)
+        .bind(2, v.type)
+        .bind(3, stack)
+        .bind(4, std::int64_t{pid})
+        .bind(5, std::int64_t{tid})
+        .bind(6, static_cast<std::int64_t>(v.value))
+        .run();
+  }
 }
 
 void RecordingWriter::upsert_process(pid_t pid, std::optional<pid_t> parent, const std::string& comm,

@@ -68,34 +68,4 @@ std::vector<ElfFunction> find_functions(int fd, const std::set<std::string>& nam
   return out;
 }
 
-std::optional<ElfCodeRange> code_range(const std::string& path) {
-  OpenedFile file = open_host_file(own_origin(), path, {kMaxElfBytes, {}, true});
-  UniqueFd fd = std::move(file.fd);
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  if (elf_version(EV_CURRENT) == EV_NONE) return std::nullopt;
-  Elf* elf = elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr);
-  if (elf == nullptr) return std::nullopt;
-  std::optional<ElfCodeRange> range;
-  std::size_t phnum = 0;
-  if (elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &phnum) == 0) {
-    for (std::size_t i = 0; i < phnum; ++i) {
-      GElf_Phdr ph;
-      if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
-      if (ph.p_memsz == 0 || ph.p_vaddr + ph.p_memsz < ph.p_vaddr) continue;  // empty or wrapping: not trusted
-      if (!range) {
-        range = ElfCodeRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz, ph.p_offset};
-      } else {
-        if (ph.p_vaddr < range->start) {
-          range->start = ph.p_vaddr;
-          range->file_offset = ph.p_offset;
-        }
-        range->limit = std::max(range->limit, ph.p_vaddr + ph.p_memsz);
-      }
-    }
-  }
-  elf_end(elf);
-  return range;
-}
-
 }  // namespace hotline

@@ -23,12 +23,5 @@ std::vector<ElfFunction> find_functions(const std::string& path, const std::set<
 // The same on an open file (opened by the target-file rule); the descriptor stays the caller's.
 std::vector<ElfFunction> find_functions(int fd, const std::set<std::string>& names);
 
-// The span of an ELF file's executable PT_LOAD segments, in its virtual addresses, and the
-// file offset of its start: what a pprof Mapping of the file's code covers.
-struct ElfCodeRange {
-  std::uint64_t start = 0, limit = 0, file_offset = 0;
-};
-// `path` comes from a recording (untrusted): only a regular file is opened, non-blocking.
-std::optional<ElfCodeRange> code_range(const std::string& path);
 
 }  // namespace hotline

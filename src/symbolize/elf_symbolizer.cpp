@@ -100,6 +100,10 @@ std::unique_ptr<ElfSymbolizer> ElfSymbolizer::open(const std::string& path, int 
       GElf_Phdr phdr;
       if (gelf_getphdr(elf, static_cast<int>(i), &phdr) != nullptr && phdr.p_type == PT_LOAD) {
         self->segments_.push_back({phdr.p_offset, phdr.p_filesz, phdr.p_vaddr});
+        // Empty or wrapping segments are not trusted.
+        if ((phdr.p_flags & PF_X) && phdr.p_memsz > 0 && phdr.p_vaddr + phdr.p_memsz > phdr.p_vaddr) {
+          self->code_segments_.push_back({phdr.p_vaddr, phdr.p_vaddr + phdr.p_memsz, phdr.p_offset});
+        }
       }
     }
   }

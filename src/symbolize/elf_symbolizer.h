@@ -35,6 +35,13 @@ class ElfSymbolizer {
   ElfSymbolizer(const ElfSymbolizer&) = delete;
   ElfSymbolizer& operator=(const ElfSymbolizer&) = delete;
 
+  // The file's executable PT_LOAD segments, in its virtual addresses (what a pprof mapping
+  // of its code covers), kept so that nothing needs to open the file again.
+  struct CodeSegment {
+    std::uint64_t start = 0, end = 0, file_offset = 0;
+  };
+  const std::vector<CodeSegment>& code_segments() const { return code_segments_; }
+
   // Hex build id ("" when the file has none).
   const std::string& build_id() const { return build_id_; }
   bool has_dwarf() const { return has_dwarf_; }
@@ -102,6 +109,7 @@ class ElfSymbolizer {
   Dwfl_Module* module_ = nullptr;
   std::uint64_t bias_ = 0;  // dwfl address = ELF vaddr + bias_
   std::vector<Segment> segments_;
+  std::vector<CodeSegment> code_segments_;
   std::string build_id_;
   std::string display_name_;
   bool has_dwarf_ = false;

@@ -157,6 +157,7 @@ ElfSymbolizer* Symbolizer::elf_for(ModuleId id) {
   m.info.opened = true;
   m.info.build_id = m.elf->build_id();
   m.info.has_dwarf = m.elf->has_dwarf();
+  m.info.code_segments = m.elf->code_segments();
   if (!m.info.build_id.empty()) {
     auto [it, inserted] = by_build_id_.try_emplace(m.info.build_id, id);
     if (!inserted) {

@@ -33,6 +33,7 @@ struct ModuleInfo {
   std::string build_id;  // hex, "" when none or not yet opened
   bool opened = false;   // an ELF was read for it
   bool has_dwarf = false;
+  std::vector<ElfSymbolizer::CodeSegment> code_segments;  // executable segments of the file
 };
 
 struct ResolvedAddress {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "harness.h"
 
@@ -119,6 +120,22 @@ TEST(Export, PprofLoadsInGoToolPprofWithTheHotLineFirst) {
   EXPECT_NE(raw.out.find("thread:[single]"), std::string::npos) << raw.out;
 }
 
+// readelf's executable (R E) LOAD segment of a file: virtual address, memory size, offset.
+std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> code_segment(const std::string& file) {
+  std::uint64_t vaddr = 0, memsz = 0, offset = 0;
+  std::istringstream segments(run({"/usr/bin/readelf", "-lW", file}).out);
+  for (std::string line; std::getline(segments, line);) {
+    std::istringstream f(line);
+    std::string type, off, va, pa, filesz, msz, flags;
+    if (f >> type >> off >> va >> pa >> filesz >> msz && type == "LOAD" && line.find(" R E ") != std::string::npos) {
+      offset = std::stoull(off, nullptr, 16);
+      vaddr = std::stoull(va, nullptr, 16);
+      memsz = std::stoull(msz, nullptr, 16);
+    }
+  }
+  return {vaddr, memsz, offset};
+}
+
 TEST(Export, PprofDecodesWithThePprofFormatPackage) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
@@ -137,18 +154,7 @@ TEST(Export, PprofDecodesWithThePprofFormatPackage) {
   // addresses seen, and holds every location that refers to it.
   ASSERT_FALSE(j["mapping_ranges"].empty()) << d.out;
   const auto& main = j["mapping_ranges"][0];
-  std::uint64_t vaddr = 0, memsz = 0, offset = 0;
-  std::istringstream segments(run({"/usr/bin/readelf", "-lW", fixture("single")}).out);
-  for (std::string line; std::getline(segments, line);) {
-    std::istringstream f(line);
-    std::string type, off, va, pa, filesz, msz, flags;
-    if (f >> type >> off >> va >> pa >> filesz >> msz && type == "LOAD" && line.find(" R E ") != std::string::npos) {
-      offset = std::stoull(off, nullptr, 16);
-      vaddr = std::stoull(va, nullptr, 16);
-      memsz = std::stoull(msz, nullptr, 16);
-    }
-  }
-  ASSERT_GT(memsz, 0u);
+  const auto [vaddr, memsz, offset] = code_segment(fixture("single"));
   auto u64 = [](const nlohmann::json& v) { return std::stoull(v.get<std::string>()); };
   EXPECT_EQ(u64(main["start"]), vaddr) << main.dump();
   EXPECT_EQ(u64(main["limit"]), vaddr + memsz) << main.dump();
@@ -159,6 +165,43 @@ TEST(Export, PprofDecodesWithThePprofFormatPackage) {
       EXPECT_LT(u64(a), u64(m["limit"])) << m.dump();
     }
   }
+}
+
+// The recording is the single source of truth: the mapping of an executable that is gone,
+// or replaced by another file, is still its own code segment, as recorded.
+TEST(Export, PprofMappingsStayRightWhenTheBinaryIsGone) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string exe = dir.file("single");
+  ASSERT_EQ(run({"/bin/cp", fixture("single"), exe}).code, 0);
+  const auto [vaddr, memsz, offset] = code_segment(exe);
+  ASSERT_GT(memsz, 0u);
+  const std::string db = dir.file("gone.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "--heap", "off", "--duration", "2s", "-o", db, "--", exe});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Another program in its place, with other segments.
+  ASSERT_EQ(::unlink(exe.c_str()), 0);
+  ASSERT_EQ(run({"/bin/cp", fixture("jit"), exe}).code, 0);
+  ASSERT_NE(std::get<1>(code_segment(exe)), memsz);
+  const std::string out = dir.file("gone.pb.gz");
+  ASSERT_EQ(export_to(db, out, {"--format", "pprof"}).code, 0);
+  RunResult d = run({NODE_BIN, std::string(JS_DIR) + "/decode_pprof.mjs", out});
+  ASSERT_EQ(d.code, 0) << d.err;
+  auto j = nlohmann::json::parse(d.out);
+  ASSERT_FALSE(j["mapping_ranges"].empty()) << d.out;
+  const auto& main = j["mapping_ranges"][0];
+  auto u64 = [](const nlohmann::json& v) { return std::stoull(v.get<std::string>()); };
+  EXPECT_EQ(u64(main["start"]), vaddr) << main.dump();
+  EXPECT_EQ(u64(main["limit"]), vaddr + memsz) << main.dump();
+  EXPECT_EQ(u64(main["offset"]), offset) << main.dump();
+  // Removed altogether: the same.
+  ASSERT_EQ(::unlink(exe.c_str()), 0);
+  ASSERT_EQ(export_to(db, out, {"--format", "pprof", "--force"}).code, 0);
+  d = run({NODE_BIN, std::string(JS_DIR) + "/decode_pprof.mjs", out});
+  ASSERT_EQ(d.code, 0) << d.err;
+  j = nlohmann::json::parse(d.out);
+  EXPECT_EQ(u64(j["mapping_ranges"][0]["start"]), vaddr) << d.out;
+  EXPECT_EQ(u64(j["mapping_ranges"][0]["limit"]), vaddr + memsz) << d.out;
 }
 
 TEST(Export, HeapPprofCarriesGosFourSampleTypes) {

@@ -15,6 +15,13 @@
 namespace hotline {
 namespace {
 
+// A CPU sample row, as the recorder writes it.
+void add_cpu(RecordingWriter& w, std::int64_t checkpoint, std::int64_t stack, pid_t pid, pid_t tid, std::uint64_t n) {
+  const SampleValue v{w.sample_type(sample_types::cpu), n};
+  w.add_sample(checkpoint, stack, pid, tid, {&v, 1});
+}
+
+
 class Stacks : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -106,7 +113,7 @@ TEST_F(Stacks, AParentChainThatLoopsIsCut) {
   const std::int64_t root = node(0, "main", "/src/app.c", 5, 0x100);
   const std::int64_t leaf = node(root, "hot", "/src/app.c", 10, 0x200);
   const std::int64_t c = writer_->begin_checkpoint(1000);
-  writer_->add_cpu_samples(c, leaf, 1, 1, 7);
+  add_cpu(*writer_, c, leaf, 1, 1, 7);
   writer_->commit_checkpoint();
   writer_->finish();
   writer_.reset();

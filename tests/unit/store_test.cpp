@@ -8,12 +8,20 @@
 #include "report/top.h"
 #include "store/query.h"
 #include "store/reader.h"
+#include "store/sample_types.h"
 #include "store/writer.h"
 #include "util/error.h"
 #include "util/files.h"
 
 namespace hotline {
 namespace {
+
+// A CPU sample row, as the recorder writes it.
+void add_cpu(RecordingWriter& w, std::int64_t checkpoint, std::int64_t stack, pid_t pid, pid_t tid, std::uint64_t n) {
+  const SampleValue v{w.sample_type(sample_types::cpu), n};
+  w.add_sample(checkpoint, stack, pid, tid, {&v, 1});
+}
+
 
 using std::chrono::milliseconds;
 
@@ -43,16 +51,16 @@ class Recording : public ::testing::Test {
     std::int64_t rec1 = node(main_, "recurse", 40, 0x400);
     std::int64_t rec2 = node(rec1, "recurse", 40, 0x400);
     auto c1 = w.begin_checkpoint(1000);
-    w.add_cpu_samples(c1, hot, 42, 42, 60);
-    w.add_cpu_samples(c1, work21, 42, 43, 20);
+    add_cpu(w, c1, hot, 42, 42, 60);
+    add_cpu(w, c1, work21, 42, 43, 20);
     w.add_thread(42, 42, "app");
     w.commit_checkpoint();
     auto c2 = w.begin_checkpoint(2000);
-    w.add_cpu_samples(c2, hot, 42, 42, 10);
-    w.add_cpu_samples(c2, rec2, 42, 42, 30);
+    add_cpu(w, c2, hot, 42, 42, 10);
+    add_cpu(w, c2, rec2, 42, 42, 30);
     w.commit_checkpoint();
     auto c3 = w.begin_checkpoint(3000);
-    w.add_cpu_samples(c3, work21, 42, 43, 80);
+    add_cpu(w, c3, work21, 42, 43, 80);
     w.commit_checkpoint();
     w.finish();
   }
@@ -176,6 +184,54 @@ TEST_F(Recording, JsonAndCsvShapes) {
   EXPECT_NE(text.find("/src/app.c:21"), std::string::npos) << text;
 }
 
+// Schema 3: typed values in one table, the types named once, zero values not stored, and
+// each module's executable segments kept with it.
+TEST(RecordingV3, TypedSamplesAndModuleSegmentsRoundTrip) {
+  test::TempDir dir;
+  const std::string path = dir.file("v3.db");
+  create_private_file(path, false);
+  {
+    RecordingWriter w(path);
+    const std::int64_t mod = w.module_id("/usr/lib/libx.so", "ab12", {{0x1000, 0x5000, 0x1000}, {0x9000, 0x9800, 0x8000}});
+    EXPECT_EQ(w.module_id("/usr/lib/libx.so", "ab12", {{0, 1, 0}}), mod) << "interned: segments stored once";
+    const std::int64_t leaf = w.stack_node(0, w.frame_id({"grow", "/src/x.c", 7, 0, mod}), w.location_id(mod, 0x1234));
+    const std::int64_t c = w.begin_checkpoint(1000);
+    const SampleValue heap[] = {{w.sample_type(sample_types::heap_alloc_bytes), 4096},
+                                {w.sample_type(sample_types::heap_alloc_count), 2},
+                                {w.sample_type(sample_types::heap_free_bytes), 0},
+                                {w.sample_type(sample_types::heap_free_count), 0}};
+    w.add_sample(c, leaf, 9, 0, heap);
+    add_cpu(w, c, leaf, 9, 10, 5);
+    w.commit_checkpoint();
+    w.finish();
+  }
+  RecordingReader reader(path);
+  EXPECT_EQ(reader.schema_version(), 3);
+  EXPECT_EQ(test::query_value(path, "SELECT group_concat(name || '/' || unit, ' ') FROM (SELECT * FROM sample_types ORDER BY id)"),
+            "heap_alloc_bytes/bytes heap_alloc_count/count heap_free_bytes/bytes heap_free_count/count cpu/samples");
+  EXPECT_EQ(test::query_value(path, "SELECT COUNT(*) FROM samples"), "3") << "zero values are not stored";
+  const auto heap = reader.heap_counts({1});
+  ASSERT_EQ(heap.size(), 1u);
+  EXPECT_EQ(heap.begin()->second.alloc_bytes, 4096);
+  EXPECT_EQ(heap.begin()->second.alloc_count, 2);
+  EXPECT_EQ(heap.begin()->second.free_bytes, 0);
+  EXPECT_EQ(reader.cpu_counts({1}).begin()->second, 5u);
+  const auto rows = reader.cpu_samples({1});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].tid, 10);
+  // The views of schema 1 and 2 answer the old queries.
+  EXPECT_EQ(test::query_value(path, "SELECT pid, tid, count FROM cpu_samples"), "9,10,5");
+  EXPECT_EQ(test::query_value(path, "SELECT alloc_bytes, alloc_count, free_bytes, free_count FROM heap_samples"),
+            "4096,2,0,0");
+  const auto segments = reader.module_segments();
+  ASSERT_EQ(segments.size(), 1u);
+  const auto& s = segments.begin()->second;
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].start, 0x1000u);
+  EXPECT_EQ(s[0].end, 0x5000u);
+  EXPECT_EQ(s[1].file_offset, 0x8000u);
+}
+
 TEST_F(Recording, QueryIsReadOnly) {
   RecordingReader reader(path_);
   auto ok = run_readonly_query(reader.db(), "SELECT COUNT(*) AS n FROM cpu_samples");
@@ -260,20 +316,31 @@ class HostileRecording : public Recording {
 };
 
 TEST_F(HostileRecording, CountsNearTwoToTheSixtyFourAreRefused) {
-  tamper("UPDATE cpu_samples SET count = -1 WHERE rowid = 1");  // 2^64 - 1 as an unsigned count
+  tamper("UPDATE samples SET value = -1 WHERE rowid = 1");  // 2^64 - 1 as an unsigned count
   expect_refused("impossible values");
 }
 
 TEST_F(HostileRecording, HugeCountsThatWouldWrapTheTotalAreRefused) {
-  tamper("UPDATE cpu_samples SET count = 281474976710656");  // 2^48 each
+  tamper("UPDATE samples SET value = 281474976710656");  // 2^48 each
   expect_refused("impossible values");
 }
 
 TEST_F(HostileRecording, AViewInPlaceOfATableIsRefusedAtOnce) {
-  tamper("DROP TABLE cpu_samples; CREATE VIEW cpu_samples(checkpoint_id, stack_id, pid, tid, count) AS "
-         "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT 1, 1, 1, 1, x FROM r");
+  tamper("DROP VIEW cpu_samples; DROP VIEW heap_samples; DROP TABLE samples; "
+         "CREATE VIEW samples(checkpoint_id, type_id, stack_id, pid, tid, value) AS "
+         "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT 1, 1, 1, 1, 1, x FROM r");
   const auto start = std::chrono::steady_clock::now();
   expect_refused("is a view, not a table");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// The views kept for queries written against schema 1 and 2 are accepted only as written:
+// a recursive one in their place would hang `hotline query` users.
+TEST_F(HostileRecording, ACompatibilityViewOtherThanHotlinesIsRefused) {
+  tamper("DROP VIEW cpu_samples; CREATE VIEW cpu_samples(checkpoint_id, stack_id, pid, tid, count) AS "
+         "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT 1, 1, 1, 1, x FROM r");
+  const auto start = std::chrono::steady_clock::now();
+  expect_refused("is not the view hotline writes");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 

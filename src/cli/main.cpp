@@ -264,11 +264,13 @@ int run(int argc, char** argv) {
                                            "tool's format: pprof (go tool pprof, Parca...), folded stacks "
                                            "(flamegraph.pl), speedscope, SVG");
   exp->add_option("file", efile, "Recording file")->required();
-  exp->add_option("--format", eformat,
-                  "flamegraph (one self-contained HTML page: zoom, search, table of lines), pprof (gzipped "
-                  "profile.proto), folded (frame;frame;frame count), speedscope, svg (static flame graph)")
-      ->check(CLI::IsMember({"flamegraph", "pprof", "folded", "speedscope", "svg"}))
-      ->capture_default_str();
+  std::vector<std::string> format_names;
+  std::string format_help;
+  for (const OutputFormat& f : output_formats()) {
+    format_names.emplace_back(f.name);
+    format_help += fmt::format("{}{} ({})", format_help.empty() ? "" : ", ", f.name, f.summary);
+  }
+  exp->add_option("--format", eformat, format_help)->check(CLI::IsMember(format_names))->capture_default_str();
   exp->add_option("--type", etype, "cpu (samples), heap-live (bytes live at the end of the window), heap-alloc "
                                    "(bytes allocated in the window); pprof heap profiles carry all four heap values")
       ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc"}))
@@ -416,11 +418,8 @@ int run(int argc, char** argv) {
     options.lines = elines;
     RecordingReader reader(efile);
     const std::string bytes = export_recording(reader, options);
-    const char* ext = options.format == ExportFormat::flamegraph ? ".html"
-                      : options.format == ExportFormat::pprof    ? ".pb.gz"
-                      : options.format == ExportFormat::svg      ? ".svg"
-                                                                 : nullptr;
-    write_export(bytes, eout, eforce, ext == nullptr ? "" : recording_stem(efile) + ext);
+    const std::string ext = output_format(options.format).extension;
+    write_export(bytes, eout, eforce, ext.empty() ? "" : recording_stem(efile) + ext);
     return 0;
   }
   if (diff->parsed()) {

@@ -224,16 +224,22 @@ class Exporter {
   Exporter(const RecordingReader& reader, const ExportOptions& options)
       : reader_(reader), options_(options), stacks_(reader) {}
 
-  std::string run() {
-    const Selection sel = selection();
-    switch (options_.format) {
-      case ExportFormat::folded: return folded(sel);
-      case ExportFormat::speedscope: return speedscope(sel);
-      case ExportFormat::svg: return svg(sel);
-      case ExportFormat::flamegraph: return flamegraph(sel);
+  using Renderer = std::string (Exporter::*)(const Selection&);
+  // Each format's renderer, by the registry's order.
+  static Renderer renderer(ExportFormat format) {
+    switch (format) {
+      case ExportFormat::folded: return &Exporter::folded;
+      case ExportFormat::speedscope: return &Exporter::speedscope;
+      case ExportFormat::svg: return &Exporter::svg;
+      case ExportFormat::flamegraph: return &Exporter::flamegraph;
       case ExportFormat::pprof: break;
     }
-    return pprof(sel);
+    return &Exporter::pprof;
+  }
+
+  std::string run() {
+    const Selection sel = selection();
+    return (this->*renderer(options_.format))(sel);
   }
 
   // The window's samples, with --filter applied.
@@ -655,14 +661,32 @@ std::string export_diff_flamegraph(const RecordingReader& base, const RecordingR
   return flamegraph_html(tree, title, summary, to.unit(), true);
 }
 
+const std::vector<OutputFormat>& output_formats() {
+  static const std::vector<OutputFormat> formats = {
+      {ExportFormat::flamegraph, "flamegraph", ".html",
+       "one self-contained HTML page: zoom, search, table of lines"},
+      {ExportFormat::pprof, "pprof", ".pb.gz", "gzipped profile.proto: go tool pprof, Parca, Pyroscope"},
+      {ExportFormat::folded, "folded", "", "folded stacks, frame;frame;frame count: flamegraph.pl, inferno"},
+      {ExportFormat::speedscope, "speedscope", "", "speedscope's JSON file format"},
+      {ExportFormat::svg, "svg", ".svg", "static flame graph"},
+  };
+  return formats;
+}
+
+const OutputFormat& output_format(ExportFormat format) {
+  for (const OutputFormat& f : output_formats()) {
+    if (f.format == format) return f;
+  }
+  return output_formats().front();
+}
+
 ExportFormat parse_export_format(const std::string& name) {
-  if (name == "pprof") return ExportFormat::pprof;
-  if (name == "folded") return ExportFormat::folded;
-  if (name == "speedscope") return ExportFormat::speedscope;
-  if (name == "svg") return ExportFormat::svg;
-  if (name == "flamegraph") return ExportFormat::flamegraph;
-  throw Error(ExitCode::invalid_args, fmt::format("unknown export format '{}'", name),
-              "use flamegraph, pprof, folded, speedscope or svg");
+  std::string names;
+  for (const OutputFormat& f : output_formats()) {
+    if (f.name == name) return f.format;
+    names += (names.empty() ? "" : ", ") + std::string(f.name);
+  }
+  throw Error(ExitCode::invalid_args, fmt::format("unknown export format '{}'", name), "use one of: " + names);
 }
 
 ExportType parse_export_type(const std::string& name) {

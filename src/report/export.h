@@ -4,6 +4,7 @@
 // go tool pprof, Parca, Pyroscope...), Brendan Gregg's folded stacks (flamegraph.pl,
 // inferno, speedscope's import), speedscope's own JSON, and a static SVG flame graph.
 #include <string>
+#include <vector>
 
 #include "report/top.h"
 #include "store/reader.h"
@@ -30,6 +31,19 @@ std::string export_recording(const RecordingReader& reader, const ExportOptions&
 std::string export_diff_flamegraph(const RecordingReader& base, const RecordingReader& next,
                                    const ExportOptions& options);
 
+// The registry of export formats: the CLI's --format list, help and default file names come
+// from it, and so will the agent's reporters. A new format is one entry (and its renderer
+// over the stack table in export.cpp).
+struct OutputFormat {
+  ExportFormat format;
+  const char* name;       // --format NAME
+  const char* extension;  // file name suffix; "" for text that may go to a terminal
+  const char* summary;    // for --help
+};
+const std::vector<OutputFormat>& output_formats();
+const OutputFormat& output_format(ExportFormat format);
+
+// Throws Error(invalid_args) naming the formats there are.
 ExportFormat parse_export_format(const std::string& name);
 ExportType parse_export_type(const std::string& name);
 

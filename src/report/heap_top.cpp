@@ -104,56 +104,60 @@ HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& opti
   }
   const std::set<std::int64_t> in_window(ids.begin(), ids.end());
   const StackTable stacks(reader);
-  // The site of a leaf stack node: the first frame (from the leaf) outside the allocator.
-  std::unordered_map<std::int64_t, const FrameInfo*> site_of;
-  auto site = [&](std::int64_t leaf) -> const FrameInfo* {
-    auto [it, inserted] = site_of.try_emplace(leaf, nullptr);
-    if (inserted) it->second = stacks.allocating_frame(leaf, options.show_allocator);
-    return it->second;
-  };
-  auto key_of = [&](const FrameInfo& f) -> std::string {
-    switch (options.common.by) {
-      case GroupBy::function: return f.function;
-      case GroupBy::file: return f.file.empty() ? "(unknown)" : f.file;
-      case GroupBy::line: break;
-    }
-    return fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
-  };
+  HeapLines lines(stacks, options.common.by, options.show_allocator);
+  for (std::int64_t id : upto) lines.add(reader.heap_counts({id}), in_window.contains(id));
+  lines.finish(report, options);
+  return report;
+}
 
-  struct Acc {
-    HeapTopEntry entry;
-    const FrameInfo* frame = nullptr;
-  };
-  std::map<std::string, Acc> acc;
-  std::int64_t total_live = 0;
-  for (std::int64_t id : upto) {
-    const auto counts = reader.heap_counts({id});
-    for (const auto& [leaf, h] : counts) {
-      const FrameInfo* f = site(leaf);
-      if (f == nullptr) continue;
-      Acc& a = acc[key_of(*f)];
-      a.frame = f;
-      a.entry.live_bytes += h.alloc_bytes - h.free_bytes;
-      a.entry.live_count += h.alloc_count - h.free_count;
-      report.live_count += h.alloc_count - h.free_count;
-      total_live += h.alloc_bytes - h.free_bytes;
-      if (in_window.contains(id)) {
-        a.entry.alloc_bytes += h.alloc_bytes;
-        a.entry.alloc_count += h.alloc_count;
-        a.entry.free_bytes += h.free_bytes;
-        report.alloc_bytes += h.alloc_bytes;
-        report.alloc_count += h.alloc_count;
-      }
+const FrameInfo* HeapLines::site(std::int64_t leaf) {
+  auto [it, inserted] = site_of_.try_emplace(leaf, nullptr);
+  if (inserted) it->second = stacks_->allocating_frame(leaf, show_allocator_);
+  return it->second;
+}
+
+void HeapLines::add(const std::unordered_map<std::int64_t, RecordingReader::HeapCounts>& counts, bool in_window) {
+  std::vector<Acc*> touched;
+  for (const auto& [leaf, h] : counts) {
+    const FrameInfo* f = site(leaf);
+    if (f == nullptr) continue;
+    std::string key;
+    switch (by_) {
+      case GroupBy::function: key = f->function; break;
+      case GroupBy::file: key = f->file.empty() ? "(unknown)" : f->file; break;
+      case GroupBy::line: key = fmt::format("{}\x1f{}\x1f{}", f->function, f->file, f->line); break;
     }
-    for (auto& [key, a] : acc) a.entry.peak_bytes = std::max(a.entry.peak_bytes, a.entry.live_bytes);
-    report.peak_bytes = std::max(report.peak_bytes, total_live);
+    Acc& a = acc_[key];
+    a.frame = f;
+    a.entry.live_bytes += h.alloc_bytes - h.free_bytes;
+    a.entry.live_count += h.alloc_count - h.free_count;
+    live_count_ += h.alloc_count - h.free_count;
+    live_ += h.alloc_bytes - h.free_bytes;
+    if (in_window) {
+      a.entry.alloc_bytes += h.alloc_bytes;
+      a.entry.alloc_count += h.alloc_count;
+      a.entry.free_bytes += h.free_bytes;
+      alloc_bytes_ += h.alloc_bytes;
+      alloc_count_ += h.alloc_count;
+    }
+    touched.push_back(&a);
   }
-  report.live_bytes = total_live;
+  // Only lines whose live bytes moved can reach a new peak.
+  for (Acc* a : touched) a->entry.peak_bytes = std::max(a->entry.peak_bytes, a->entry.live_bytes);
+  peak_ = std::max(peak_, live_);
+}
 
+void HeapLines::finish(HeapTopReport& report, const HeapTopOptions& options) const {
+  report.live_bytes = live_;
+  report.peak_bytes = peak_;
+  report.live_count = live_count_;
+  report.alloc_bytes = alloc_bytes_;
+  report.alloc_count = alloc_count_;
   std::int64_t metric_total = 0;
-  for (const auto& [key, a] : acc) metric_total += std::max<std::int64_t>(metric_value(a.entry, options.metric), 0);
+  for (const auto& [key, a] : acc_) metric_total += std::max<std::int64_t>(metric_value(a.entry, options.metric), 0);
   const std::string needle = lower_ascii(options.common.filter);
-  for (auto& [key, a] : acc) {
+  report.entries.clear();
+  for (const auto& [key, a] : acc_) {
     HeapTopEntry e = a.entry;
     const FrameInfo& f = *a.frame;
     if (metric_value(e, options.metric) <= 0) continue;
@@ -178,7 +182,6 @@ HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& opti
     return a.line < b.line;
   });
   if (report.entries.size() > options.common.top) report.entries.resize(options.common.top);
-  return report;
 }
 
 std::string render_heap_text(const HeapTopReport& r, GroupBy by) {

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "report/top.h"
@@ -46,6 +48,33 @@ struct HeapTopReport {
   std::uint64_t untracked_frees = 0, dropped = 0;
   HeapMetric metric = HeapMetric::live;
   std::vector<HeapTopEntry> entries;
+};
+
+class StackTable;
+
+// The aggregation part of heap_top, fed checkpoint by checkpoint in time order: live and
+// peak are cumulative from the start, allocations only those of checkpoints in the window.
+// The live view keeps one and feeds it each new checkpoint once.
+class HeapLines {
+ public:
+  HeapLines(const StackTable& stacks, GroupBy by, bool show_allocator)
+      : stacks_(&stacks), by_(by), show_allocator_(show_allocator) {}
+  void add(const std::unordered_map<std::int64_t, RecordingReader::HeapCounts>& counts, bool in_window);
+  // The totals and the entries (ranked, filtered, cut to --top) into `report`.
+  void finish(HeapTopReport& report, const HeapTopOptions& options) const;
+
+ private:
+  struct Acc {
+    HeapTopEntry entry;
+    const FrameInfo* frame = nullptr;
+  };
+  const FrameInfo* site(std::int64_t leaf);
+  const StackTable* stacks_;
+  GroupBy by_;
+  bool show_allocator_;
+  std::unordered_map<std::int64_t, const FrameInfo*> site_of_;
+  std::map<std::string, Acc> acc_;
+  std::int64_t live_ = 0, peak_ = 0, live_count_ = 0, alloc_bytes_ = 0, alloc_count_ = 0;
 };
 
 // "64.0 MiB", "1.50 GiB", "512 B" (negative values keep their sign).

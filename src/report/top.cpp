@@ -90,51 +90,65 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
   report.duration_ms = report.window_end_ms - report.window_start_ms;
   auto counts = reader.cpu_counts(ids);
   const StackTable stacks(reader);
+  cpu_lines(report, counts, stacks, options);
+  return report;
+}
 
-  struct Acc {
-    std::uint64_t self = 0, total = 0;
-    const FrameInfo* frame = nullptr;
-  };
-  std::unordered_map<std::string, Acc> acc;
-  auto key_of = [&](const FrameInfo& f) -> std::string {
-    switch (options.by) {
-      case GroupBy::function: return f.function;
-      case GroupBy::file: return f.file.empty() ? "(unknown)" : f.file;
-      case GroupBy::line: break;
-    }
-    return fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
-  };
+void cpu_lines(TopReport& report, const std::unordered_map<std::int64_t, std::uint64_t>& counts,
+               const StackTable& stacks, const TopOptions& options) {
+  CpuLines lines(stacks, options.by);
+  lines.add(counts);
+  lines.finish(report, options);
+}
 
-  std::set<std::string> seen;
+void CpuLines::add(const std::unordered_map<std::int64_t, std::uint64_t>& counts) {
+  std::set<const Acc*> seen;
   for (const auto& [leaf, count] : counts) {
-    report.total_samples += count;
+    total_ += count;
     seen.clear();
     bool is_leaf = true;
-    stacks.walk(leaf, [&](std::int64_t, const FrameInfo* f) {
+    stacks_->walk(leaf, [&](std::int64_t node, const FrameInfo* f) {
       if (f != nullptr) {
-        std::string key = key_of(*f);
-        Acc& a = acc[key];
-        a.frame = f;
+        Acc& a = line_of(node, *f);
         if (is_leaf) a.self += count;
-        if (seen.insert(key).second) a.total += count;  // recursion counts once per sample
+        if (seen.insert(&a).second) a.total += count;  // recursion counts once per sample
       }
       is_leaf = false;
       return true;
     });
   }
+}
 
+CpuLines::Acc& CpuLines::line_of(std::int64_t node, const FrameInfo& f) {
+  // A node's line never changes: looked up by string once per node.
+  if (auto it = by_node_.find(node); it != by_node_.end()) return *it->second;
+  std::string key;
+  switch (by_) {
+    case GroupBy::function: key = f.function; break;
+    case GroupBy::file: key = f.file.empty() ? "(unknown)" : f.file; break;
+    case GroupBy::line: key = fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line); break;
+  }
+  Acc& a = acc_[key];
+  a.frame = &f;
+  by_node_[node] = &a;
+  return a;
+}
+
+void CpuLines::finish(TopReport& report, const TopOptions& options) const {
+  report.total_samples = total_;
+  report.entries.clear();
   const std::string needle = lower_ascii(options.filter);
   const double total = static_cast<double>(std::max<std::uint64_t>(report.total_samples, 1));
-  for (const auto& [key, a] : acc) {
+  for (const auto& [key, a] : acc_) {
     const FrameInfo& f = *a.frame;
     TopEntry e;
     e.self_samples = a.self;
     e.total_samples = a.total;
     e.self_pct = 100.0 * static_cast<double>(a.self) / total;
     e.total_pct = 100.0 * static_cast<double>(a.total) / total;
-    e.function = options.by == GroupBy::file ? "" : f.function;
-    e.file = options.by == GroupBy::function ? "" : f.file;
-    e.line = options.by == GroupBy::line ? f.line : 0;
+    e.function = by_ == GroupBy::file ? "" : f.function;
+    e.file = by_ == GroupBy::function ? "" : f.file;
+    e.line = by_ == GroupBy::line ? f.line : 0;
     if (!needle.empty() && lower_ascii(f.function).find(needle) == std::string::npos &&
         lower_ascii(f.file).find(needle) == std::string::npos) {
       continue;
@@ -150,7 +164,6 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
     return a.line < b.line;
   });
   if (report.entries.size() > options.top) report.entries.resize(options.top);
-  return report;
 }
 
 std::string render_text(const TopReport& r, GroupBy by) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "store/reader.h"
@@ -62,6 +63,36 @@ std::vector<std::int64_t> select_checkpoints(const std::vector<CheckpointRow>& c
                                              std::int64_t* end_ms);
 
 TopReport cpu_top(const RecordingReader& reader, const TopOptions& options);
+
+class StackTable;
+struct FrameInfo;
+
+// The aggregation part of cpu_top, fed sample counts per leaf stack node (a checkpoint's,
+// or a window's): self and total per line (function, file). The live view keeps one for the
+// whole recording and feeds it each new checkpoint once.
+class CpuLines {
+ public:
+  CpuLines(const StackTable& stacks, GroupBy by) : stacks_(&stacks), by_(by) {}
+  void add(const std::unordered_map<std::int64_t, std::uint64_t>& counts);
+  // total_samples and the entries (filtered, ranked, cut to --top) into `report`.
+  void finish(TopReport& report, const TopOptions& options) const;
+
+ private:
+  struct Acc {
+    std::uint64_t self = 0, total = 0;
+    const FrameInfo* frame = nullptr;
+  };
+  Acc& line_of(std::int64_t node, const FrameInfo& frame);
+  const StackTable* stacks_;
+  GroupBy by_;
+  std::uint64_t total_ = 0;
+  std::unordered_map<std::string, Acc> acc_;
+  std::unordered_map<std::int64_t, Acc*> by_node_;
+};
+
+// CpuLines over one set of counts.
+void cpu_lines(TopReport& report, const std::unordered_map<std::int64_t, std::uint64_t>& counts,
+               const StackTable& stacks, const TopOptions& options);
 
 std::string render_text(const TopReport& report, GroupBy by);
 std::string render_json(const TopReport& report);

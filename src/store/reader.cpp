@@ -161,9 +161,12 @@ std::int64_t RecordingReader::meta_int(const std::string& key, std::int64_t fall
   }
 }
 
-std::vector<CheckpointRow> RecordingReader::checkpoints() const {
+std::vector<CheckpointRow> RecordingReader::checkpoints() const { return checkpoints_after(std::numeric_limits<std::int64_t>::min()); }
+
+std::vector<CheckpointRow> RecordingReader::checkpoints_after(std::int64_t after) const {
   std::vector<CheckpointRow> out;
-  Statement st(db_, "SELECT id, ms FROM checkpoints ORDER BY id");
+  Statement st(db_, "SELECT id, ms FROM checkpoints WHERE id > ? ORDER BY id");
+  st.bind(1, after);
   while (st.step()) {
     out.push_back({st.column_int(0), checked(path_, st.column_int(1), "checkpoint time", std::int64_t{1} << 50)});
   }

@@ -64,6 +64,8 @@ class RecordingReader {
   int schema_version() const { return version_; }
 
   std::vector<CheckpointRow> checkpoints() const;
+  // Those with an id above `after` (a reader following a live recording).
+  std::vector<CheckpointRow> checkpoints_after(std::int64_t after) const;
   std::unordered_map<std::int64_t, FrameInfo> frames() const;
   std::unordered_map<std::int64_t, StackNode> stacks() const;
   // Rows with an id above `after` added to `out`; returns the highest id now read (the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -39,57 +40,99 @@ void add_to_trend(std::vector<ViewLine>& lines, const LineIndex& index, const Fr
 
 }  // namespace
 
-ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
+bool ViewModel::update(const RecordingReader& reader) {
+  bool changed = false;
+  if (checkpoints_.empty()) {
+    process_ = reader.meta_or("process_name", "?");
+    pids_ = reader.meta_or("pids", "?");
+    output_ = reader.path();
+    frequency_hz_ = static_cast<int>(reader.meta_int("cpu_frequency_hz"));
+    changed = true;
+  }
+  // These may change while recording (the guard detaches the probes, the end is written).
+  const std::string heap_mode = reader.meta_or("heap_mode", "off");
+  const bool finished = !reader.meta_or("end_time").empty();
+  if (heap_mode != heap_mode_ || finished != finished_) changed = true;
+  heap_mode_ = heap_mode;
+  finished_ = finished;
+  has_heap_ = reader.has_heap_table() && heap_mode_ != "off";
+  lost_ = static_cast<std::uint64_t>(reader.meta_int("lost_user_stacks") + reader.meta_int("lost_kernel_stacks") +
+                                     reader.meta_int("dropped_samples"));
+  const auto added = reader.checkpoints_after(checkpoints_.empty() ? 0 : checkpoints_.back().id);
+  if (added.empty()) return changed;
+  // Nodes and frames first: the new checkpoints' samples name them.
+  stacks_.update(reader);
+  for (const CheckpointRow& c : added) {
+    index_[c.id] = checkpoints_.size();
+    checkpoints_.push_back(c);
+    cpu_.push_back(reader.cpu_counts({c.id}));
+    cpu_all_.add(cpu_.back());
+    heap_.push_back(reader.heap_counts({c.id}));
+    heap_all_.add(heap_.back(), true);
+  }
+  return true;
+}
+
+ViewData ViewModel::view(const ViewQuery& query) const {
   ViewData v;
-  v.process = reader.meta_or("process_name", "?");
-  v.pids = reader.meta_or("pids", "?");
-  v.output = reader.path();
-  v.heap_mode = reader.meta_or("heap_mode", "off");
-  v.frequency_hz = static_cast<int>(reader.meta_int("cpu_frequency_hz"));
-  v.finished = !reader.meta_or("end_time").empty();
-  v.has_heap = reader.has_heap_table() && v.heap_mode != "off";
-  v.heap_sampled = v.heap_mode == "sampled";
-  v.lost = static_cast<std::uint64_t>(reader.meta_int("lost_user_stacks") + reader.meta_int("lost_kernel_stacks") +
-                                      reader.meta_int("dropped_samples"));
-  const auto checkpoints = reader.checkpoints();
-  v.checkpoints = checkpoints.size();
-  if (checkpoints.empty()) return v;
-  v.recorded_ms = checkpoints.back().ms;
+  v.process = process_;
+  v.pids = pids_;
+  v.output = output_;
+  v.heap_mode = heap_mode_;
+  v.frequency_hz = frequency_hz_;
+  v.finished = finished_;
+  v.has_heap = has_heap_;
+  v.heap_sampled = heap_mode_ == "sampled";
+  v.lost = lost_;
+  v.checkpoints = checkpoints_.size();
+  if (checkpoints_.empty()) return v;
+  v.recorded_ms = checkpoints_.back().ms;
 
   TimeWindow window;
   const std::int64_t end_ms = query.end ? std::min<std::int64_t>(query.end->count(), v.recorded_ms) : v.recorded_ms;
   std::int64_t start_ms = 0;
   if (query.last) start_ms = std::max<std::int64_t>(0, end_ms - query.last->count());
-  if (query.end || query.last) {
+  const bool whole = !query.end && !query.last;
+  if (!whole) {
     window.range = {std::chrono::milliseconds(start_ms), std::chrono::milliseconds(std::max(end_ms, start_ms + 1))};
   }
   // The checkpoints of the trend: the last ones up to the window's end.
-  std::vector<std::int64_t> trend_ids;
-  for (const auto& c : checkpoints) {
-    if (c.ms <= end_ms || trend_ids.empty()) trend_ids.push_back(c.id);
+  std::vector<std::size_t> trend;
+  for (std::size_t i = 0; i < checkpoints_.size(); ++i) {
+    if (checkpoints_[i].ms <= end_ms || trend.empty()) trend.push_back(i);
   }
-  if (trend_ids.size() > query.trend_points) trend_ids.erase(trend_ids.begin(), trend_ids.end() - static_cast<std::ptrdiff_t>(query.trend_points));
+  if (trend.size() > query.trend_points) trend.erase(trend.begin(), trend.end() - static_cast<std::ptrdiff_t>(query.trend_points));
 
   TopOptions top;
   top.top = std::numeric_limits<std::size_t>::max();
   top.window = window;
   top.filter = query.filter;
-  const TopReport cpu = cpu_top(reader, top);
+  TopReport cpu;
+  const auto ids = select_checkpoints(checkpoints_, window, &cpu.window_start_ms, &cpu.window_end_ms);
+  cpu.duration_ms = cpu.window_end_ms - cpu.window_start_ms;
+  if (whole) {
+    cpu_all_.finish(cpu, top);
+  } else {
+    std::unordered_map<std::int64_t, std::uint64_t> counts;
+    for (std::int64_t id : ids) {
+      for (const auto& [leaf, n] : cpu_[index_.at(id)]) counts[leaf] += n;
+    }
+    cpu_lines(cpu, counts, stacks_, top);
+  }
   v.window_start_ms = cpu.window_start_ms;
   v.window_end_ms = cpu.window_end_ms;
   v.samples = cpu.total_samples;
 
-  const StackTable stacks(reader);
   LineIndex cpu_index;
   for (const TopEntry& e : cpu.entries) {
-    ViewLine& l = add_line(v.cpu, cpu_index, e, trend_ids.size());
+    ViewLine& l = add_line(v.cpu, cpu_index, e, trend.size());
     l.self_pct = e.self_pct;
     l.total_pct = e.total_pct;
     l.self_samples = e.self_samples;
   }
-  for (std::size_t i = 0; i < trend_ids.size(); ++i) {
-    for (const auto& [leaf, count] : reader.cpu_counts({trend_ids[i]})) {
-      add_to_trend(v.cpu, cpu_index, stacks.frame_of(leaf), i, static_cast<double>(count));
+  for (std::size_t i = 0; i < trend.size(); ++i) {
+    for (const auto& [leaf, count] : cpu_[trend[i]]) {
+      add_to_trend(v.cpu, cpu_index, stacks_.frame_of(leaf), i, static_cast<double>(count));
     }
   }
   auto by_name = [](const ViewLine& a, const ViewLine& b) {
@@ -108,18 +151,31 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
   HeapTopOptions h;
   h.common = top;
   h.metric = HeapMetric::live;
-  const HeapTopReport heap = heap_top(reader, h);
+  HeapTopReport heap;
+  if (whole) {
+    heap_all_.finish(heap, h);
+  } else {
+    // As heap_top: live and peak from the start up to the window's end, allocations in it.
+    const std::set<std::int64_t> in_window(ids.begin(), ids.end());
+    HeapLines lines(stacks_, GroupBy::line, false);
+    for (const CheckpointRow& c : checkpoints_) {
+      if (!ids.empty() && c.id > ids.back()) break;
+      if (ids.empty() && c.ms > cpu.window_end_ms) break;
+      lines.add(heap_[index_.at(c.id)], in_window.contains(c.id));
+    }
+    lines.finish(heap, h);
+  }
   v.live_bytes = heap.live_bytes;
   v.peak_bytes = heap.peak_bytes;
   LineIndex heap_index;
   for (const HeapTopEntry& e : heap.entries) {
-    ViewLine& l = add_line(v.heap, heap_index, e, trend_ids.size());
+    ViewLine& l = add_line(v.heap, heap_index, e, trend.size());
     l.live_bytes = e.live_bytes;
     l.alloc_bytes = e.alloc_bytes;
   }
-  for (std::size_t i = 0; i < trend_ids.size(); ++i) {
-    for (const auto& [leaf, counts] : reader.heap_counts({trend_ids[i]})) {
-      add_to_trend(v.heap, heap_index, stacks.allocating_frame(leaf), i, static_cast<double>(counts.alloc_bytes));
+  for (std::size_t i = 0; i < trend.size(); ++i) {
+    for (const auto& [leaf, counts] : heap_[trend[i]]) {
+      add_to_trend(v.heap, heap_index, stacks_.allocating_frame(leaf), i, static_cast<double>(counts.alloc_bytes));
     }
   }
   switch (query.heap_sort) {
@@ -130,6 +186,12 @@ ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
     case HeapSort::name: std::stable_sort(v.heap.begin(), v.heap.end(), by_name); break;
   }
   return v;
+}
+
+ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {
+  ViewModel model;
+  model.update(reader);
+  return model.view(query);
 }
 
 std::vector<StackThrough> stacks_through(const RecordingReader& reader, const std::string& file, int line,

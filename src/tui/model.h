@@ -4,6 +4,8 @@
 // the heap lines, each with its trend over the last checkpoints, and the footer totals.
 // Kept apart from the drawing so it can be tested and reused.
 #include <chrono>
+#include <map>
+#include <unordered_map>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +14,7 @@
 #include "report/heap_top.h"
 #include "report/top.h"
 #include "store/reader.h"
+#include "store/stack_table.h"
 
 namespace hotline {
 
@@ -49,8 +52,38 @@ struct ViewData {
   std::vector<ViewLine> cpu, heap;
 };
 
-// Throws Error for an unreadable recording; an empty recording (no checkpoint yet) gives
-// empty lists.
+// Follows a recording as it grows. Each update reads only what was added since the last
+// (the new checkpoints' samples, new stack nodes and frames); views are computed in memory,
+// the whole recording's from running totals, so a refresh costs what is new and what is
+// shown, not the recording's length.
+class ViewModel {
+ public:
+  ViewModel() : cpu_all_(stacks_, GroupBy::line), heap_all_(stacks_, GroupBy::line, false) {}
+  ViewModel(const ViewModel&) = delete;
+  ViewModel& operator=(const ViewModel&) = delete;
+
+  // Reads what is new; true when anything changed (a checkpoint, the heap mode, the end).
+  // Throws Error for an unreadable recording.
+  bool update(const RecordingReader& reader);
+  // An empty recording (no checkpoint yet) gives empty lists.
+  ViewData view(const ViewQuery& query) const;
+  std::size_t checkpoints() const { return checkpoints_.size(); }
+
+ private:
+  StackTable stacks_;
+  std::vector<CheckpointRow> checkpoints_;
+  std::map<std::int64_t, std::size_t> index_;  // checkpoint id -> position
+  std::vector<std::unordered_map<std::int64_t, std::uint64_t>> cpu_;  // per checkpoint: leaf -> samples
+  std::vector<std::unordered_map<std::int64_t, RecordingReader::HeapCounts>> heap_;
+  CpuLines cpu_all_;                                        // fed every checkpoint
+  HeapLines heap_all_;                                      // fed every checkpoint
+  std::string process_, pids_, output_, heap_mode_ = "off";
+  int frequency_hz_ = 0;
+  std::uint64_t lost_ = 0;
+  bool finished_ = false, has_heap_ = false;
+};
+
+// The view of a recording at once (a ViewModel read once).
 ViewData load_view(const RecordingReader& reader, const ViewQuery& query);
 
 // The call stacks (root first, function names) whose leaf is FILE:LINE, heaviest first.

@@ -19,8 +19,10 @@
 
 #include "collect/cpu_collector.h"
 #include "collect/perf_collector.h"
-#include "collect/heap_collector.h"
-#include "collect/heap_sampler.h"
+#include "collect/collector.h"
+#include "collect/cpu_samples.h"
+#include "collect/exact_heap.h"
+#include "collect/sampled_heap.h"
 #include "collect/map_memory.h"
 #include "hotline_abi.h"
 #include "preflight/access.h"
@@ -159,21 +161,16 @@ class Session {
   void track(pid_t pid, std::optional<pid_t> parent, const std::string& comm);
   void on_event(const ProcEvent& event);
   void checkpoint();
-  std::int64_t stack_for(const CpuSample& sample);
+  std::int64_t stack_for(const StackSample& sample);
   std::int64_t push_address(std::int64_t parent, const ResolvedAddress& resolved);
   std::int64_t push_synthetic(std::int64_t parent, const std::string& name);
   void write_stats();
-  // The BPF side and the probe-cost calibration, before any target runs; false (heap off,
-  // announced) when its maps do not fit the memory left.
-  bool load_heap(const CpuCollector& cpu);
-  void start_heap(pid_t pid, const std::vector<std::string>& files = {});
-  void follow_heap(pid_t pid);
+  // Registers a collector's sample types in the recording; it is drained from then on.
+  void add_collector(std::unique_ptr<Collector> collector);
   void forget(pid_t pid);
   void stop_profiling(pid_t pid, const std::string& why);
-  void check_heap_overhead();
   bool may_profile(pid_t pid);
-  std::int64_t heap_stack_for(const HeapDelta& delta);
-  void final_report(const CpuStats& stats, const std::string& status_note);
+  void final_report(const std::string& status_note);
   // The disk filled up: what was committed stays, the rest is dropped (once).
   void on_disk_full();
   [[noreturn]] void fail_disk_full();
@@ -182,26 +179,18 @@ class Session {
   const RecordOptions& options_;
   Clock::time_point start_;
   std::unique_ptr<RecordingWriter> writer_;
+  // The CPU sampler, which also tracks the processes (fork, exec, exit events).
   std::unique_ptr<CpuSource> collector_;
   CpuCollector* bpf_ = nullptr;  // collector_, when it is the BPF sampler
-  std::unique_ptr<HeapCollector> heap_;
-  std::unique_ptr<HeapSampler> sampler_;
-  HeapMode heap_mode_ = HeapMode::off;  // as recorded
-  std::int64_t cpu_type_ = 0;                 // sample type ids in the recording
-  std::array<std::int64_t, 4> heap_types_{};  // alloc bytes, alloc count, free bytes, free count
-  std::pair<double, double> probe_cost_ns_{0, 0};
-  std::optional<Clock::time_point> heap_guard_at_;
-  Clock::time_point heap_checked_at_;
-  std::map<pid_t, double> heap_cpu_;  // CPU seconds of each tracked process at the last guard look
-  HeapStats heap_stats_start_;
+  // Every collector, drained at each checkpoint, with its sample types' ids in the recording.
+  std::vector<std::unique_ptr<Collector>> collectors_;
+  std::vector<std::vector<SampleValue>> values_;  // per collector: type ids, values filled per sample
+  std::vector<bool> counts_samples_;              // per collector: its first value is CPU samples
   Caller caller_;
   BpfAccessRule access_;
   std::map<pid_t, bool> allowed_;  // restricted callers: the rule per process, this checkpoint
   std::set<pid_t> denied_at_exec_;
-  std::uint64_t denied_samples_ = 0;
   std::uint64_t map_budget_ = 0;
-  std::string heap_probe_list_;
-  std::set<std::string> heap_probe_names_;
   std::unique_ptr<LaunchedCommand> command_;
   Symbolizer symbolizer_;
   std::set<pid_t> alive_;
@@ -218,9 +207,6 @@ class Session {
   std::int64_t committed_ms_ = 0;  // the end of the last committed checkpoint
   // Small members last (no padding between the larger ones).
   int stopped_profiling_ = 0;
-  int heap_checks_ = 0;
-  bool heap_attached_ = false;
-  bool heap_unprobed_warned_ = false;
   bool uprobe_multi_ = false;
   bool disk_full_ = false;
 };
@@ -236,7 +222,7 @@ void Session::track(pid_t pid, std::optional<pid_t> parent, const std::string& c
 void Session::forget(pid_t pid) {
   alive_.erase(pid);
   pending_exits_.emplace_back(pid, now_ms());
-  if (heap_) heap_->forget(pid);
+  for (auto& c : collectors_) c->process_ended(pid);
 }
 
 // A process that still runs but may no longer be profiled: no exit time, said once.
@@ -244,7 +230,7 @@ void Session::stop_profiling(pid_t pid, const std::string& why) {
   warn(fmt::format("process {} {}: it is no longer sampled", pid, why));
   alive_.erase(pid);
   collector_->remove_target(pid);
-  if (heap_) heap_->forget(pid);
+  for (auto& c : collectors_) c->process_ended(pid);
   ++stopped_profiling_;
 }
 
@@ -254,9 +240,7 @@ void Session::on_event(const ProcEvent& event) {
       symbolizer_.reset_process(event.pid);  // a recycled pid's old mappings are not its own
       symbolizer_.inherit(event.pid, event.parent);  // until its own snapshot (it may exit first)
       track(event.pid, event.parent, event.comm);
-      // The kernel tracks the child already; its files count as in use (shared probes), or
-      // it gets probes of its own (per-process probes).
-      if (heap_attached_ && heap_mode_ == HeapMode::exact) follow_heap(event.pid);
+      for (auto& c : collectors_) c->process_changed(event.pid, ProcessChange::forked);
       break;
     case ProcEvent::exec: {
       // The perf_event sampler's events are removed by the kernel when the new program is
@@ -269,6 +253,7 @@ void Session::on_event(const ProcEvent& event) {
       }
       // The loader maps shared libraries after exec: look again shortly after.
       track(event.pid, read_ppid(event.pid), event.comm);
+      for (auto& c : collectors_) c->process_changed(event.pid, ProcessChange::executed);
       auto now = Clock::now();
       rereads_.emplace(now + milliseconds(20), event.pid);
       rereads_.emplace(now + milliseconds(200), event.pid);
@@ -322,16 +307,16 @@ std::int64_t Session::push_synthetic(std::int64_t parent, const std::string& nam
   return writer_->stack_node(parent, writer_->frame_id({name, "", 0, 0, module_row}), location);
 }
 
-std::int64_t Session::stack_for(const CpuSample& s) {
+std::int64_t Session::stack_for(const StackSample& s) {
   std::int64_t node = 0;
   if (s.truncated) node = push_synthetic(node, "[truncated stack]");
   if (s.user_ips.empty() && s.kernel_ips.empty()) return push_synthetic(node, "[stack lost]");
   // Root first: the outermost user frame. Return addresses point after the call: step back
-  // one byte so the call's own line is reported. The interrupted instruction (the leaf)
-  // is exact, unless the tick hit the kernel, where the user leaf is a return address too.
+  // one byte so the call's own line is reported. An interrupted instruction (a CPU tick's
+  // leaf in user mode, the kernel leaf) is exact.
   for (std::size_t i = s.user_ips.size(); i-- > 0;) {
     std::uint64_t ip = s.user_ips[i];
-    bool exact = i == 0 && s.kernel_ips.empty();
+    bool exact = i == 0 && s.user_leaf_exact;
     node = push_address(node, symbolizer_.resolve_user(s.pid, exact ? ip : ip - 1));
   }
   for (std::size_t i = s.kernel_ips.size(); i-- > 0;) {
@@ -341,240 +326,30 @@ std::int64_t Session::stack_for(const CpuSample& s) {
   return node;
 }
 
-std::int64_t Session::heap_stack_for(const HeapDelta& d) {
-  std::int64_t node = 0;
-  if (d.user_ips.empty()) return push_synthetic(node, "[stack lost]");
-  // All return addresses: step back one byte into the call instruction.
-  for (std::size_t i = d.user_ips.size(); i-- > 0;) {
-    node = push_address(node, symbolizer_.resolve_user(d.pid, d.user_ips[i] - 1));
+void Session::add_collector(std::unique_ptr<Collector> collector) {
+  std::vector<SampleValue> values;
+  bool cpu = false;
+  for (const SampleType& t : collector->sample_types()) {
+    cpu = cpu || (values.empty() && std::string_view(t.name) == sample_types::cpu.name);
+    values.push_back({writer_->sample_type(t), 0});
   }
-  return node;
-}
-
-bool Session::load_heap(const CpuCollector& cpu) {
-  HeapCollector::Options hopts;
-  auto scale = [&](std::uint32_t n) {
-    return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 1024.0, 64.0 * 1024 * 1024));
-  };
-  hopts.live_entries = scale(hopts.live_entries);
-  hopts.site_entries = scale(hopts.site_entries);
-  hopts.stack_entries = scale(hopts.stack_entries);
-  hopts.targets_fd = cpu.targets_fd();
-  hopts.access = access_;
-  hopts.per_process = options_.heap_probes == HeapProbeScope::per_process;
-  hopts.uprobe_multi = uprobe_multi_;
-  // One budget for every map: what the CPU sampler's maps left. Halved to fit it, and again
-  // when the kernel refuses them for lack of memory; below the floor, no heap profile.
-  const std::uint64_t used = cpu.map_bytes();
-  const std::uint64_t left = map_budget_ > used ? map_budget_ - used : 0;
-  int halvings = 0;
-  auto halve = [&] {
-    if (hopts.live_entries / 2 < 1024 || hopts.site_entries / 2 < 1024 || hopts.stack_entries / 2 < 1024) return false;
-    hopts.live_entries /= 2;
-    hopts.site_entries /= 2;
-    hopts.stack_entries /= 2;
-    ++halvings;
-    return true;
-  };
-  while (HeapCollector::estimated_map_bytes(hopts) > left && halve()) {
-  }
-  auto give_up = [&](const std::string& why) {
-    const std::string what = fmt::format("no heap profile: {}", why);
-    if (options_.heap == HeapRequest::exact) {
-      throw Error(ExitCode::general, what,
-                  "raise the memory cgroup limit (memory.max) or RLIMIT_MEMLOCK, lower --map-scale, or record CPU "
-                  "only with --heap=off");
-    }
-    warn(what + "; CPU only (raise the memory limit, or pass --heap=off to say so)");
-    writer_->set_meta("heap_decision", "off: " + why);
-    return false;
-  };
-  if (HeapCollector::estimated_map_bytes(hopts) > left) {
-    return give_up(fmt::format("its BPF maps need {:.1f} MiB even at their smallest, and {:.1f} MiB of the budget "
-                               "(1/8 of memory) are left",
-                               static_cast<double>(HeapCollector::estimated_map_bytes(hopts)) / (1 << 20),
-                               static_cast<double>(left) / (1 << 20)));
-  }
-  while (true) {
-    try {
-      heap_ = std::make_unique<HeapCollector>(hopts);
-      break;
-    } catch (const MapsTooLarge& e) {
-      if (!halve()) return give_up(fmt::format("the kernel refuses its BPF maps for lack of memory even at {} live "
-                                               "blocks ({}; a memory cgroup limit?)",
-                                               hopts.live_entries, e.what()));
-    }
-  }
-  writer_->set_meta("heap_map_halvings", std::to_string(halvings));
-  if (halvings > 0) {
-    warn(fmt::format("heap BPF maps reduced to 1/{} of the requested size ({} live blocks, {:.1f} MiB) to fit the "
-                     "memory available: more allocations may go untracked",
-                     1 << halvings, hopts.live_entries, static_cast<double>(heap_->map_bytes()) / (1 << 20)));
-  }
-  probe_cost_ns_ = heap_->calibrate();
-  writer_->set_meta("heap_probe_cost_ns", fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second));
-  writer_->set_meta("heap_probe_links", heap_->uses_multi_links() ? "uprobe_multi" : "perf_event");
-  writer_->set_meta("heap_probe_scope",
-                    to_string(heap_->shared_probes() ? HeapProbeScope::shared : HeapProbeScope::per_process));
-  return true;
-}
-
-// Heap probes for a process that appeared (fork) or changed (exec) while recording; it may
-// already be gone.
-void Session::follow_heap(pid_t pid) {
-  try {
-    start_heap(pid);
-  } catch (const Error& e) {
-    if (options_.verbose) info(fmt::format("heap: process {} not followed: {}", pid, e.what()));
-  }
-}
-
-void Session::start_heap(pid_t pid, const std::vector<std::string>& files) {
-  const HeapCollector::Probed probed = heap_->probe(pid, files);
-  if (heap_->unprobed_files() > 0 && !heap_unprobed_warned_) {
-    heap_unprobed_warned_ = true;
-    warn(fmt::format("heap: the limit on heap probes was reached ({} probe sets, {} links open or closing): "
-                     "allocators in further files or processes are not tracked (counted in meta heap_unprobed_files)",
-                     HeapCollector::Options{}.max_probe_sets, HeapCollector::kMaxLinks));
-  }
-  if (!probed.covered && (!files.empty() || heap_attached_)) return;  // nothing new
-  if (!probed.covered) {
-    warn(fmt::format("heap: process {} {}: no heap data", pid,
-                     process_alive(pid) ? "maps no allocator hotline knows (malloc family, operator new)"
-                                        : "exited before its allocator could be probed"));
-    return;
-  }
-  std::string list;
-  for (const auto& p : probed.added) {
-    auto slash = p.module.rfind('/');
-    std::string name = fmt::format("{}@{}", p.function, p.module.substr(slash + 1));
-    list += (list.empty() ? "" : ",") + name;
-    // The same function in another copy of the same file is listed once.
-    if (heap_probe_names_.insert(name).second) heap_probe_list_ += (heap_probe_list_.empty() ? "" : ",") + name;
-  }
-  if (!probed.added.empty()) writer_->set_meta("heap_probes", heap_probe_list_);
-  if (heap_attached_) return;
-  heap_attached_ = true;
-  writer_->set_meta("heap_mode", to_string(HeapMode::exact));
-  if (options_.verbose) info(fmt::format("heap: probing {}", list));
-  heap_cpu_.clear();
-  for (pid_t p : alive_) heap_cpu_[p] = read_cpu_seconds(p).value_or(0);
-  heap_cpu_[pid] = read_cpu_seconds(pid).value_or(0);
-  heap_stats_start_ = heap_->stats();
-  // The first look comes early: shared probes make other processes pay too, and the first
-  // quarter second tells.
-  heap_checked_at_ = Clock::now();
-  heap_guard_at_ = heap_checked_at_ + milliseconds(250);
-}
-
-// A uprobe costs microseconds per call: every quarter second under the probes, project the
-// targets' slowdown from their allocation rate and the probe cost
-// measured on this host, and the CPU time other processes lose to the shared probes (their
-// calls trap too), and give up the heap (not the CPU profile) when either is above
-// --max-overhead.
-void Session::check_heap_overhead() {
-  const auto checked = Clock::now();
-  const double elapsed = std::max(std::chrono::duration<double>(checked - heap_checked_at_).count(), 0.05);
-  heap_checked_at_ = checked;
-  // What each tracked process ran since the last look (a new one from 0): a child that
-  // exits takes its time with it, and must not make the others' look like less.
-  double cpu = 0;
-  std::map<pid_t, double> now_cpu;
-  for (pid_t pid : alive_) {
-    const double seconds = read_cpu_seconds(pid).value_or(0);
-    now_cpu[pid] = seconds;
-    const auto before = heap_cpu_.find(pid);
-    cpu += std::max(0.0, seconds - (before == heap_cpu_.end() ? 0.0 : before->second));
-  }
-  heap_cpu_ = std::move(now_cpu);
-  const HeapStats now = heap_->stats();
-  const double calls_alloc = static_cast<double>(now.allocs + now.dropped + now.failed - heap_stats_start_.allocs -
-                                                 heap_stats_start_.dropped - heap_stats_start_.failed);
-  const double calls_free = static_cast<double>(now.frees + now.untracked_frees - heap_stats_start_.frees -
-                                                heap_stats_start_.untracked_frees);
-  const double other_alloc = static_cast<double>(now.bystander_allocs - heap_stats_start_.bystander_allocs);
-  const double other_free = static_cast<double>(now.bystander_frees - heap_stats_start_.bystander_frees);
-  const double own_calls = static_cast<double>(now.self_calls - heap_stats_start_.self_calls);
-  const double per_alloc = (probe_cost_ns_.first + probe_cost_ns_.second) / 1e9, per_free = probe_cost_ns_.first / 1e9;
-  const double probe_seconds = calls_alloc * per_alloc + calls_free * per_free;
-  const double own_cpu = std::max(cpu - probe_seconds, 0.01);
-  const double slowdown_pct = 100.0 * probe_seconds / own_cpu;
-  // Of one CPU: the time other processes lost per second of wall clock.
-  const double others_pct = 100.0 * (other_alloc * per_alloc + other_free * per_free) / elapsed;
-  // hotline's own calls (symbolizing, writing): counted at the cost of an allocation each.
-  const double self_pct = 100.0 * own_calls * per_alloc / elapsed;
-  heap_stats_start_ = now;
-  ++heap_checks_;
-  std::string facts = fmt::format("{:.0f} allocations and {:.0f} frees in {:.2f} s under the probes "
-                                  "(check {}), at {:.1f} µs per probed call: about {:.0f}% slower",
-                                  calls_alloc, calls_free, elapsed, heap_checks_,
-                                  (probe_cost_ns_.first + probe_cost_ns_.second) / 1000, slowdown_pct);
-  if (other_alloc + other_free > 0) {
-    facts += fmt::format("; other processes made {:.0f} calls through the shared probes, {:.1f}% of a CPU",
-                         other_alloc + other_free, others_pct);
-  }
-  if (own_calls > 0) {
-    // Said, not acted on: hotline's own cost is the price of shared probes the user asked for
-    // (docs/benchmarks.md), and counting it would detach them on every busy checkpoint.
-    facts += fmt::format("; hotline's own allocator calls through them cost about {:.1f}% of a CPU", self_pct);
-  }
-  const double worst = std::max(slowdown_pct, others_pct);
-  // 100% or more: the user accepts any slowdown (the guard is off).
-  if (options_.max_overhead_pct < 100.0 && worst > options_.max_overhead_pct) {
-    heap_->detach();
-    heap_guard_at_.reset();
-    heap_mode_ = HeapMode::detached;
-    writer_->set_meta("heap_mode", to_string(heap_mode_));
-    writer_->set_meta("heap_decision", fmt::format("detached: {} (limit {}%)", facts, options_.max_overhead_pct));
-    warn(fmt::format("heap probes detached: the target made {} (above --max-overhead {}%). CPU profiling continues; "
-                     "heap data stops here. To keep them: --heap=exact --max-overhead=100",
-                     facts, options_.max_overhead_pct));
-    return;
-  }
-  // Every quarter second: with shared probes, another process may start allocating at any
-  // time, and pays until the next look.
-  heap_guard_at_ = Clock::now() + milliseconds(250);
-  if (heap_checks_ == 1) {
-    writer_->set_meta("heap_decision", fmt::format("kept: {} (limit {}%)", facts, options_.max_overhead_pct));
-    if (options_.verbose) info("heap: " + facts);
-  }
+  values_.push_back(std::move(values));
+  counts_samples_.push_back(cpu);
+  collectors_.push_back(std::move(collector));
 }
 
 void Session::write_stats() {
-  CpuStats st = collector_->stats();
-  writer_->set_meta("samples", std::to_string(samples_written_));
-  writer_->set_meta("lost_user_stacks", std::to_string(st.user_stacks_lost));
-  writer_->set_meta("lost_kernel_stacks", std::to_string(st.kernel_stacks_lost));
-  writer_->set_meta("dropped_samples", std::to_string(st.counts_full));
-  writer_->set_meta("lost_events", std::to_string(st.events_lost + st.targets_full));
-  writer_->set_meta("truncated_stacks", std::to_string(st.truncated));
-  if (!caller_.unrestricted) writer_->set_meta("denied_samples", std::to_string(st.denied + denied_samples_));
-  if (heap_) {
-    const HeapStats h = heap_->stats();
-    writer_->set_meta("heap_bystander_calls", std::to_string(h.bystander_allocs + h.bystander_frees));
-    writer_->set_meta("heap_self_calls", std::to_string(h.self_calls));
-    writer_->set_meta("heap_unprobed_files", std::to_string(heap_->unprobed_files()));
-    if (!caller_.unrestricted) writer_->set_meta("heap_denied_calls", std::to_string(h.denied));
-    writer_->set_meta("heap_allocations", std::to_string(h.allocs));
-    writer_->set_meta("heap_frees", std::to_string(h.frees));
-    writer_->set_meta("heap_untracked_frees", std::to_string(h.untracked_frees));
-    writer_->set_meta("heap_dropped", std::to_string(h.dropped + h.sites_full));
-    writer_->set_meta("heap_lost_stacks", std::to_string(h.stacks_lost));
-  }
-  if (sampler_) {
-    const SampledHeapStats h = sampler_->stats();
-    writer_->set_meta("heap_allocations", std::to_string(h.samples));  // sampled ones
-    writer_->set_meta("heap_frees", std::to_string(h.frees));
-    writer_->set_meta("heap_untracked_frees", std::to_string(h.untracked_frees));
-    writer_->set_meta("heap_dropped", std::to_string(h.dropped));
-    writer_->set_meta("heap_processes", std::to_string(h.processes));
+  for (const auto& c : collectors_) {
+    for (const auto& [key, value] : c->meta()) writer_->set_meta(key, value);
   }
 }
 
 void Session::checkpoint() {
-  // The checkpoint ends when the sampler switches buffers.
+  // The checkpoint ends when the collectors are drained (the CPU sampler switches buffers).
   const std::int64_t ms = now_ms();
-  std::vector<CpuSample> samples = collector_->drain();
+  allowed_.clear();
+  std::vector<std::vector<StackSample>> drained;
+  for (auto& c : collectors_) drained.push_back(c->drain());
   // Refresh address spaces first: libraries loaded since the last look resolve now.
   for (const pid_t pid : std::vector<pid_t>(alive_.begin(), alive_.end())) {
     // Restricted callers: the rule again (a process may have made itself non-dumpable).
@@ -591,28 +366,15 @@ void Session::checkpoint() {
   pending_processes_.clear();
   for (const auto& [pid, exit_ms] : pending_exits_) writer_->process_exited(pid, exit_ms);
   pending_exits_.clear();
-  allowed_.clear();
-  for (const CpuSample& s : samples) {
-    // The kernel drops what the BPF sampler may not keep; the perf_event sampler's samples
-    // of a process that made itself non-dumpable since are dropped here.
-    if (!may_profile(s.pid)) {
-      denied_samples_ += s.count;
-      continue;
+  for (std::size_t i = 0; i < collectors_.size(); ++i) {
+    std::vector<SampleValue>& values = values_[i];
+    for (const StackSample& s : drained[i]) {
+      if (s.values.size() != values.size()) continue;  // not of the declared types
+      for (std::size_t v = 0; v < values.size(); ++v) values[v].value = s.values[v];
+      writer_->add_sample(id, stack_for(s), s.pid, s.tid, values);
+      if (s.tid != 0) writer_->add_thread(s.tid, s.pid, s.comm);
+      if (counts_samples_[i]) samples_written_ += s.values[0];
     }
-    const SampleValue value{cpu_type_, s.count};
-    writer_->add_sample(id, stack_for(s), s.pid, s.tid, {&value, 1});
-    writer_->add_thread(s.tid, s.pid, s.comm);
-    samples_written_ += s.count;
-  }
-  std::vector<HeapDelta> heap_deltas;
-  if (heap_) heap_deltas = heap_->drain();
-  if (sampler_) heap_deltas = sampler_->drain();
-  for (const HeapDelta& d : heap_deltas) {
-    const SampleValue values[] = {{heap_types_[0], d.alloc_bytes},
-                                  {heap_types_[1], d.alloc_count},
-                                  {heap_types_[2], d.free_bytes},
-                                  {heap_types_[3], d.free_count}};
-    writer_->add_sample(id, heap_stack_for(d), d.pid, 0, values);
   }
   write_stats();
   writer_->set_meta("duration_ms", std::to_string(ms));
@@ -621,7 +383,7 @@ void Session::checkpoint() {
   committed_ms_ = ms;
   warn_refusals();
   // A long checkpoint is when hotline's own allocations through shared probes add up.
-  if (heap_guard_at_ && Clock::now() >= *heap_guard_at_) check_heap_overhead();
+  for (auto& c : collectors_) c->tick();
 }
 
 int Session::run_keeping_what_counts() {
@@ -673,27 +435,7 @@ void Session::warn_refusals() {
   }
 }
 
-void Session::final_report(const CpuStats& st, const std::string& status_note) {
-  std::uint64_t lost = st.user_stacks_lost + st.kernel_stacks_lost + st.counts_full;
-  std::uint64_t seen = std::max<std::uint64_t>(st.samples, 1);
-  if (lost * 100 > seen) {
-    warn(fmt::format("{:.1f}% of samples lost their stack or were dropped ({} of {}): "
-                     "lower --cpu-freq, or raise the map sizes with --map-scale",
-                     100.0 * static_cast<double>(lost) / static_cast<double>(seen), lost, st.samples));
-  }
-  if (const std::uint64_t denied = st.denied + denied_samples_; denied > 0) {
-    warn(fmt::format("{} samples of processes that stopped being profilable (they became non-dumpable or gained "
-                     "privileges) were dropped: without CAP_SYS_PTRACE hotline profiles only processes you could debug",
-                     denied));
-  }
-  if (st.events_lost + st.targets_full > 0) {
-    warn(fmt::format("{} process events were lost: some child processes may be missing; raise --map-scale",
-                     st.events_lost + st.targets_full));
-  }
-  if (st.truncated * 100 > seen) {
-    warn(fmt::format("{} samples had stacks deeper than {} frames; their outermost callers are cut",
-                     st.truncated, HOTLINE_MAX_STACK_DEPTH));
-  }
+void Session::final_report(const std::string& status_note) {
   for (const auto& exe : main_executables_) {
     for (std::size_t id = 0; id < symbolizer_.module_count(); ++id) {
       const ModuleInfo& m = symbolizer_.module(static_cast<ModuleId>(id));
@@ -776,27 +518,20 @@ int Session::run() {
   output_ = create_output(options_, comm_, wall);
   writer_ = std::make_unique<RecordingWriter>(output_);
   writer_->set_meta("hotline_version", HOTLINE_VERSION);
-  cpu_type_ = writer_->sample_type(sample_types::cpu);
-  if (heap_mode != HeapMode::off) {
-    heap_types_ = {writer_->sample_type(sample_types::heap_alloc_bytes), writer_->sample_type(sample_types::heap_alloc_count),
-                   writer_->sample_type(sample_types::heap_free_bytes), writer_->sample_type(sample_types::heap_free_count)};
-  }
   writer_->set_meta("start_time", iso8601_utc(wall));
   writer_->set_meta("interval_ms", std::to_string(options_.interval.count()));
   writer_->set_meta("cpu_frequency_hz", std::to_string(options_.cpu_freq_hz));
   writer_->set_meta("process_name", comm_);
   writer_->set_meta("mode", options_.command.empty() ? "attach" : "launch");
 
+  // Collectors that must be there before the command is (they hand it what it inherits).
+  std::vector<std::unique_ptr<Collector>> launch_collectors;
+  if (heap_mode == HeapMode::sampled) {
+    launch_collectors.push_back(std::make_unique<SampledHeap>(options_.heap_sample_bytes, access_.restricted));
+  }
   if (!options_.command.empty()) {
     LaunchExtras extras;
-    if (heap_mode == HeapMode::sampled) {
-      sampler_ = std::make_unique<HeapSampler>(options_.heap_sample_bytes, access_.restricted);
-      extras.inherit_fds = sampler_->inherited_fds();
-      std::vector<std::string> env;
-      for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-      extras.environment = sampler_->environment(env);
-      writer_->set_meta("heap_sample_bytes", std::to_string(options_.heap_sample_bytes));
-    }
+    for (auto& c : launch_collectors) c->prepare_launch(extras);
     if (options_.live_view) {
       // The terminal belongs to the view: the command writes to OUTPUT.log instead.
       command_log_ = output_.ends_with(".db") ? output_.substr(0, output_.size() - 3) + ".log" : output_ + ".log";
@@ -806,7 +541,7 @@ int Session::run() {
     }
     command_ = std::make_unique<LaunchedCommand>(options_.command, extras);
     g_launched_pid.store(command_->pid());
-    if (sampler_) sampler_->started();
+    for (auto& c : launch_collectors) c->launched(command_->pid());
   }
 
   if (!backend.fallback_note.empty()) warn(backend.fallback_note);  // even with --quiet: data is missing
@@ -841,6 +576,9 @@ int Session::run() {
     }
     collector_ = std::make_unique<PerfCollector>(popts);
   }
+  add_collector(std::make_unique<CpuSamples>(
+      *collector_, [this](pid_t pid) { return may_profile(pid); }, access_.restricted));
+  for (auto& c : launch_collectors) add_collector(std::move(c));
 
   std::vector<pid_t> roots = options_.pids;
   if (command_) roots = {command_->pid()};
@@ -851,50 +589,45 @@ int Session::run() {
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
-  if (heap_mode == HeapMode::exact && !load_heap(*bpf_)) heap_mode = HeapMode::off;
-  heap_mode_ = heap_mode;
-  writer_->set_meta("heap_mode", to_string(heap_mode));
   if (heap_mode == HeapMode::exact) {
-    if (command_) {
-      // Before it runs: its executable (a static allocator) and the libc and libstdc++ it
-      // will most likely map (hotline's own: operator new must be probed from the start, or
-      // new's callers are lost behind libstdc++'s frame-pointer-less code); the rest once
-      // its loader has mapped it.
-      std::vector<std::string> files;
-      if (char* exe = ::realpath(command_->path().c_str(), nullptr)) {
-        files.emplace_back(exe);
-        std::free(exe);
-      }
-      if (auto maps = read_maps(::getpid())) {
-        for (const Mapping& m : *maps) {
-          const auto slash = m.path.rfind('/');
-          const std::string base = m.path.substr(slash + 1);
-          if (m.executable && m.is_file() && (base.starts_with("libc.so") || base.starts_with("libstdc++.so"))) {
-            files.push_back(m.path);
-          }
-        }
-      }
-      start_heap(command_->pid(), files);
+    ExactHeap::Options o;
+    o.map_scale = options_.map_scale;
+    o.per_process = options_.heap_probes == HeapProbeScope::per_process;
+    o.uprobe_multi = uprobe_multi_;
+    o.required = options_.heap == HeapRequest::exact;
+    o.max_overhead_pct = options_.max_overhead_pct;
+    o.verbose = options_.verbose;
+    o.quiet = options_.quiet;
+    o.targets_fd = bpf_->targets_fd();
+    std::uint64_t used = 0;
+    for (const auto& c : collectors_) used += c->map_bytes();
+    o.map_bytes_left = map_budget_ > used ? map_budget_ - used : 0;
+    o.access = access_;
+    std::string why_not;
+    if (auto heap = ExactHeap::load(o, why_not)) {
+      add_collector(std::move(heap));
     } else {
-      for (pid_t pid : roots) start_heap(pid);
+      heap_mode = HeapMode::off;
+      writer_->set_meta("heap_decision", "off: " + why_not);
     }
   }
+  writer_->set_meta("heap_mode", to_string(heap_mode));
+  for (auto& c : collectors_) c->start(roots, command_ ? command_->path() : std::string());
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
   writer_->set_meta("pids", pid_list);
   // What the kernel reports the maps lock (fdinfo memlock), every collector's together.
-  const std::uint64_t map_bytes = collector_->map_bytes() + (heap_ ? heap_->map_bytes() : 0);
+  std::uint64_t map_bytes = 0;
+  for (const auto& c : collectors_) map_bytes += c->map_bytes();
   writer_->set_meta("map_bytes", std::to_string(map_bytes));
   writer_->set_meta("map_budget_bytes", std::to_string(map_budget_));
   writer_->set_meta("exe", exe_for_check);
   if (command_) writer_->set_meta("command", options_.command[0]);
   if (options_.verbose) {
-    info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory locked: {:.1f} MiB{}",
-                     collector_->cpu_count(), options_.cpu_freq_hz,
+    info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory locked: {:.1f} MiB", collector_->cpu_count(),
+                     options_.cpu_freq_hz,
                      backend.backend == CpuBackend::bpf ? "BPF sampler (maps)" : "perf_event sampler (ring buffers)",
-                     static_cast<double>(map_bytes) / (1 << 20),
-                     heap_ ? fmt::format(" (heap maps {:.1f} MiB)", static_cast<double>(heap_->map_bytes()) / (1 << 20))
-                           : std::string()));
+                     static_cast<double>(map_bytes) / (1 << 20)));
   }
   if (command_) {
     command_->start();
@@ -934,11 +667,13 @@ int Session::run() {
         const pid_t pid = rereads_.begin()->second;
         symbolizer_.snapshot(pid);
         rereads_.erase(rereads_.begin());
-        // After an exec, probe what the loader mapped (a command probed before it started,
-        // a forked child that exec'd).
-        if (heap_mode_ == HeapMode::exact && heap_attached_ && alive_.contains(pid)) follow_heap(pid);
+        // After an exec: what the loader mapped (a command probed before it started, a
+        // forked child that exec'd).
+        if (alive_.contains(pid)) {
+          for (auto& c : collectors_) c->process_changed(pid, ProcessChange::remapped);
+        }
       }
-      if (heap_guard_at_ && now >= *heap_guard_at_) check_heap_overhead();
+      for (auto& c : collectors_) c->tick();
       if (command_) {
         if ((command_status = command_->poll_exit())) {
           note = fmt::format(", command exited with status {}", *command_status);
@@ -971,12 +706,8 @@ int Session::run() {
   }
   // Events already queued (exits, last forks) before the final drain.
   collector_->poll_events(0, handler);
-  if (command_status && sampler_) sampler_->finish();  // what it sent before exiting
+  for (auto& c : collectors_) c->finishing(command_status.has_value());
   try {
-    if (!disk_full_ && command_status && (sampler_ || (heap_attached_ && heap_mode_ == HeapMode::exact))) {
-      // The command ended by itself with the heap watched to the end: what is live is leaked.
-      writer_->set_meta("heap_at_exit", "1");
-    }
     if (!disk_full_) checkpoint();
   } catch (const DiskFull&) {
     on_disk_full();
@@ -998,37 +729,17 @@ int Session::run() {
   } catch (const DiskFull&) {
     on_disk_full();
   }
-  const CpuStats stats = collector_->stats();
-  collector_.reset();  // detach before the final report: nothing of ours stays attached
-  if (heap_) {
-    const HeapStats h = heap_->stats();
-    heap_->detach();  // the links close in the background while the recording is finished
-    if (h.dropped + h.sites_full > 0) {
-      warn(fmt::format("heap: {} allocations were not tracked (maps full): raise --map-scale", h.dropped + h.sites_full));
-    }
-    if (h.untracked_frees > 0 && !options_.quiet) {
-      info(fmt::format("heap: {} frees of blocks allocated before hotline attached were ignored", h.untracked_frees));
-    }
-  }
-  if (sampler_) {
-    sampler_->finish();
-    const SampledHeapStats h = sampler_->stats();
-    if (h.processes == 0) {
-      warn("heap: the command never loaded hotline's heap sampler (a statically linked or setuid program ignores "
-           "LD_PRELOAD): no heap data; try --heap=exact");
-    }
-    if (h.dropped > 0) {
-      warn(fmt::format("heap: {} sampled allocations could not be tracked (too many live samples): raise "
-                       "--heap-sample-bytes", h.dropped));
-    }
-  }
+  // Each collector detaches and says what was lost; then the sampler and process tracker
+  // goes too: nothing of ours stays attached after the final report.
+  for (auto& c : collectors_) c->stop();
+  collector_.reset();
   try {
     if (!disk_full_) writer_->finish();
   } catch (const DiskFull&) {
     on_disk_full();
   }
   if (disk_full_) fail_disk_full();
-  final_report(stats, note);
+  final_report(note);
   return command_status.value_or(0);
 }
 

@@ -1,0 +1,74 @@
+#include "collect/cpu_samples.h"
+
+#include <fmt/format.h>
+
+#include "hotline_abi.h"
+#include "util/log.h"
+
+namespace hotline {
+
+std::vector<StackSample> CpuSamples::drain() {
+  std::vector<StackSample> out;
+  for (CpuSample& s : source_.drain()) {
+    // The kernel drops what the BPF sampler may not keep; the perf_event sampler's samples
+    // of a process that made itself non-dumpable since are dropped here.
+    if (keep_ && !keep_(s.pid)) {
+      denied_ += s.count;
+      continue;
+    }
+    StackSample t;
+    t.pid = s.pid;
+    t.tid = s.tid;
+    t.comm = std::move(s.comm);
+    // The interrupted instruction is exact, unless the tick hit the kernel, where the user
+    // leaf is a return address too.
+    t.user_leaf_exact = s.kernel_ips.empty();
+    t.user_ips = std::move(s.user_ips);
+    t.kernel_ips = std::move(s.kernel_ips);
+    t.truncated = s.truncated;
+    t.values = {s.count};
+    kept_ += s.count;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+MetaEntries CpuSamples::meta() const {
+  const CpuStats st = source_.stats();
+  MetaEntries m = {
+      {"samples", std::to_string(kept_)},
+      {"lost_user_stacks", std::to_string(st.user_stacks_lost)},
+      {"lost_kernel_stacks", std::to_string(st.kernel_stacks_lost)},
+      {"dropped_samples", std::to_string(st.counts_full)},
+      {"lost_events", std::to_string(st.events_lost + st.targets_full)},
+      {"truncated_stacks", std::to_string(st.truncated)},
+  };
+  if (restricted_) m.emplace_back("denied_samples", std::to_string(st.denied + denied_));
+  return m;
+}
+
+void CpuSamples::stop() {
+  const CpuStats st = source_.stats();
+  const std::uint64_t lost = st.user_stacks_lost + st.kernel_stacks_lost + st.counts_full;
+  const std::uint64_t seen = std::max<std::uint64_t>(st.samples, 1);
+  if (lost * 100 > seen) {
+    warn(fmt::format("{:.1f}% of samples lost their stack or were dropped ({} of {}): "
+                     "lower --cpu-freq, or raise the map sizes with --map-scale",
+                     100.0 * static_cast<double>(lost) / static_cast<double>(seen), lost, st.samples));
+  }
+  if (const std::uint64_t denied = st.denied + denied_; denied > 0) {
+    warn(fmt::format("{} samples of processes that stopped being profilable (they became non-dumpable or gained "
+                     "privileges) were dropped: without CAP_SYS_PTRACE hotline profiles only processes you could debug",
+                     denied));
+  }
+  if (st.events_lost + st.targets_full > 0) {
+    warn(fmt::format("{} process events were lost: some child processes may be missing; raise --map-scale",
+                     st.events_lost + st.targets_full));
+  }
+  if (st.truncated * 100 > seen) {
+    warn(fmt::format("{} samples had stacks deeper than {} frames; their outermost callers are cut", st.truncated,
+                     HOTLINE_MAX_STACK_DEPTH));
+  }
+}
+
+}  // namespace hotline

@@ -18,9 +18,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Tracked processes (tgid → 1). User space seeds it; forks of tracked processes add their
- * children here, exits remove them (so a recycled pid is never sampled). The heap
- * collector's programs share this map (the same fd). */
+/* Tracked processes (tgid → 1): the process tracker's map (bpf/proc.bpf.c), shared by fd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -52,11 +50,6 @@ struct {
 	__type(key, u32);
 	__type(value, u64);
 } cpu_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} proc_events SEC(".maps");
 
 /* Which buffer pair the sampler writes to; flipped by user space. */
 volatile __u32 slot = 0;
@@ -111,71 +104,5 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		key.kernel_stack = stack_key(hotline_kernel_stack(ctx, &stacks1), HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
 		count_sample(&counts1, &key);
 	}
-	return 0;
-}
-
-static __always_inline void emit(u32 kind, u32 pid, u32 parent_pid)
-{
-	struct hotline_proc_event *event =
-		bpf_ringbuf_reserve(&proc_events, sizeof(*event), 0);
-	if (!event) {
-		stat_add(HOTLINE_CPU_STAT_EVENTS_LOST, 1);
-		return;
-	}
-	event->kind = kind;
-	event->pid = pid;
-	event->parent_pid = parent_pid;
-	bpf_get_current_comm(event->comm, sizeof(event->comm));
-	bpf_ringbuf_submit(event, 0);
-}
-
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
-{
-	u32 parent_tgid = BPF_CORE_READ(parent, tgid);
-	u32 child_tgid = BPF_CORE_READ(child, tgid);
-	if (child_tgid == parent_tgid) /* a new thread: already covered by its tgid */
-		return 0;
-	if (!bpf_map_lookup_elem(&targets, &parent_tgid))
-		return 0;
-	u8 one = 1;
-	if (bpf_map_update_elem(&targets, &child_tgid, &one, BPF_ANY) != 0) {
-		stat_add(HOTLINE_CPU_STAT_TARGETS_FULL, 1);
-		return 0;
-	}
-	emit(HOTLINE_PROC_FORK, child_tgid, parent_tgid);
-	return 0;
-}
-
-/* After exec the new credentials and dumpable state are in place: a setuid, setgid or
- * file-capability program (or one the kernel made non-dumpable) is dropped at once when
- * the caller may not profile it. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(on_exec, struct task_struct *task)
-{
-	u32 tgid = BPF_CORE_READ(task, tgid);
-	if (!bpf_map_lookup_elem(&targets, &tgid))
-		return 0;
-	if (!hotline_may_profile(task)) {
-		bpf_map_delete_elem(&targets, &tgid);
-		emit(HOTLINE_PROC_DENIED, tgid, 0);
-		return 0;
-	}
-	emit(HOTLINE_PROC_EXEC, tgid, 0);
-	return 0;
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(on_exit, struct task_struct *task)
-{
-	u32 tgid = BPF_CORE_READ(task, tgid);
-	if (!bpf_map_lookup_elem(&targets, &tgid))
-		return 0;
-	/* do_exit() decrements signal->live before this tracepoint: 0 means the whole thread
-	 * group is gone. Forget the pid now so that a recycled pid is never sampled. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
-		return 0;
-	bpf_map_delete_elem(&targets, &tgid);
-	emit(HOTLINE_PROC_EXIT, tgid, 0);
 	return 0;
 }

@@ -38,10 +38,15 @@ enum hotline_cpu_stat {
 	HOTLINE_CPU_STAT_USER_STACK_LOST,     /* user stack not stored: map full or hash collision */
 	HOTLINE_CPU_STAT_KERNEL_STACK_LOST,   /* same for kernel stacks */
 	HOTLINE_CPU_STAT_COUNTS_FULL,         /* sample dropped: counts map full */
-	HOTLINE_CPU_STAT_EVENTS_LOST,         /* process event not delivered: ring buffer full */
-	HOTLINE_CPU_STAT_TARGETS_FULL,        /* a new child process could not be tracked */
 	HOTLINE_CPU_STAT_DENIED,              /* sample of a process the caller may not profile (bpf/access.h) */
 	HOTLINE_CPU_STAT_COUNT
+};
+
+/* Indices of the process tracker's per-CPU counters `proc_stats`. */
+enum hotline_proc_stat {
+	HOTLINE_PROC_STAT_EVENTS_LOST = 0, /* process event not delivered: ring buffer full */
+	HOTLINE_PROC_STAT_TARGETS_FULL,    /* a new child process could not be tracked */
+	HOTLINE_PROC_STAT_COUNT
 };
 
 enum hotline_proc_event_kind {

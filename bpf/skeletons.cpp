@@ -1,10 +1,14 @@
 #include "skeletons.h"
 
 #include "cpu.skel.h"
+#include "proc.skel.h"
 #include "heap.skel.h"
 
 namespace hotline::skeleton {
 
+proc_bpf* open_proc() { return proc_bpf::open(); }
+int load_proc(proc_bpf* skel) { return proc_bpf::load(skel); }
+void destroy_proc(proc_bpf* skel) { proc_bpf::destroy(skel); }
 cpu_bpf* open_cpu() { return cpu_bpf::open(); }
 int load_cpu(cpu_bpf* skel) { return cpu_bpf::load(skel); }
 void destroy_cpu(cpu_bpf* skel) { cpu_bpf::destroy(skel); }

@@ -3,11 +3,15 @@
 // static analysis (make lint) on hotline's own code.
 #pragma once
 
+struct proc_bpf;
 struct cpu_bpf;
 struct heap_bpf;
 
 namespace hotline::skeleton {
 
+proc_bpf* open_proc();
+int load_proc(proc_bpf* skel);
+void destroy_proc(proc_bpf* skel);
 cpu_bpf* open_cpu();
 int load_cpu(cpu_bpf* skel);
 void destroy_cpu(cpu_bpf* skel);

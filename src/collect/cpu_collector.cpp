@@ -21,6 +21,7 @@
 
 #include "cpu.skel.h"
 #include "skeletons.h"
+#include "collect/libbpf_log.h"
 #include "collect/map_memory.h"
 #include "collect/percpu.h"
 #include "hotline_abi.h"
@@ -31,16 +32,6 @@
 
 namespace hotline {
 namespace {
-
-Error bpf_error(const std::string& what, int err) {
-  err = err < 0 ? -err : err;
-  if (err == EPERM || err == EACCES) {
-    return Error(ExitCode::permission, errno_text(what, err),
-                 "run as root, or grant the capabilities: setcap cap_perfmon,cap_bpf,cap_sys_ptrace+ep "
-                 "$(command -v hotline)");
-  }
-  return Error(ExitCode::general, errno_text(what, err));
-}
 
 int open_cpu_clock(int cpu, int frequency_hz) {
   perf_event_attr attr{};
@@ -53,20 +44,6 @@ int open_cpu_clock(int cpu, int frequency_hz) {
   // PERF_SAMPLE_STACK_USER / REGS_USER, nothing of the target's memory is copied out.
   attr.sample_type = 0;
   return static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-}
-
-int handle_ringbuf_event(void* ctx, void* data, std::size_t size) {
-  if (size < sizeof(hotline_proc_event)) return 0;
-  const auto* raw = static_cast<const hotline_proc_event*>(data);
-  // ctx is &CpuCollector::on_event_, set only while poll_events runs.
-  const auto* callback = *static_cast<const std::function<void(const ProcEvent&)>**>(ctx);
-  ProcEvent event;
-  event.kind = static_cast<ProcEvent::Kind>(raw->kind);
-  event.pid = static_cast<pid_t>(raw->pid);
-  event.parent = static_cast<pid_t>(raw->parent_pid);
-  event.comm.assign(raw->comm, strnlen(raw->comm, sizeof raw->comm));
-  if (callback && *callback) (*callback)(event);
-  return 0;
 }
 
 // Waits until every BPF program that may have read the old slot has finished: they run
@@ -111,24 +88,7 @@ std::vector<int> online_cpus() {
   return cpus;
 }
 
-namespace {
-bool g_libbpf_verbose = false;
-int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
-  // libbpf's own diagnostics only with --verbose: hotline reports failures itself, with a
-  // remedy, and libbpf's debug chatter would drown that.
-  if (!g_libbpf_verbose || level == LIBBPF_DEBUG) return 0;
-  // Its messages name the target's files: made printable like every other message.
-  char buf[2048];
-  const int n = std::vsnprintf(buf, sizeof buf, format, args);
-  if (n < 0) return n;
-  std::string text(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  (void)std::fprintf(stderr, "%s\n", printable(text).c_str());
-  return n;
-}
-}  // namespace
-
-void CpuCollector::set_verbose(bool verbose) { g_libbpf_verbose = verbose; }
+void CpuCollector::set_verbose(bool verbose) { set_libbpf_verbose(verbose); }
 
 namespace {
 // Smallest maps worth running with: below this a checkpoint loses most stacks.
@@ -136,8 +96,8 @@ constexpr std::uint32_t kMinEntries = 1024;
 }  // namespace
 
 CpuCollector::CpuCollector(const Options& options) : options_(options) {
-  libbpf_set_print(libbpf_log);
-  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+  use_hotline_libbpf_log();
+  if (options_.targets_fd < 0) throw Error(ExitCode::general, "the CPU sampler needs the process tracker's map");
   // Stay under the memory budget before asking the kernel at all.
   while (estimated_map_bytes() > options_.max_map_bytes && halve_maps()) {
   }
@@ -146,7 +106,11 @@ CpuCollector::CpuCollector(const Options& options) : options_(options) {
   while (true) {
     skel_ = skeleton::open_cpu();
     if (skel_ == nullptr) throw bpf_error("cannot open the CPU sampler BPF object", errno);
-    bpf_map__set_max_entries(skel_->maps.targets, options_.max_processes);
+    if (int err = bpf_map__reuse_fd(skel_->maps.targets, options_.targets_fd); err != 0) {
+      skeleton::destroy_cpu(skel_);
+      skel_ = nullptr;
+      throw bpf_error("cannot share the process tracker's map with the CPU sampler", err);
+    }
     for (bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1}) bpf_map__set_max_entries(m, options_.stack_entries);
     for (bpf_map* m : {skel_->maps.counts0, skel_->maps.counts1}) bpf_map__set_max_entries(m, options_.count_entries);
     skel_->rodata->hotline_restricted = options_.access.restricted ? 1 : 0;
@@ -168,13 +132,6 @@ CpuCollector::CpuCollector(const Options& options) : options_(options) {
     }
     throw bpf_error("cannot load the CPU sampler BPF programs", err);
   }
-  events_ = ring_buffer__new(bpf_map__fd(skel_->maps.proc_events), handle_ringbuf_event, &on_event_, nullptr);
-  if (events_ == nullptr) {
-    int err = errno;
-    skeleton::destroy_cpu(skel_);
-    skel_ = nullptr;
-    throw bpf_error("cannot open the process event ring buffer", err);
-  }
 }
 
 bool CpuCollector::halve_maps() {
@@ -187,42 +144,20 @@ bool CpuCollector::halve_maps() {
 
 std::uint64_t CpuCollector::estimated_map_bytes() const {
   using namespace map_memory;
+  // The targets map is the process tracker's (its own estimate).
   return 2 * (stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, options_.stack_entries) +
               hash(sizeof(hotline_cpu_key), sizeof(std::uint64_t), options_.count_entries)) +
-         hash(sizeof(std::uint32_t), 1, options_.max_processes) + percpu_array(8, HOTLINE_CPU_STAT_COUNT) +
-         ringbuf(256 * 1024) + mmapable_array(8, 1) + mmapable_array(32, 1);  // .bss (slot), .rodata (access rule)
+         percpu_array(8, HOTLINE_CPU_STAT_COUNT) + mmapable_array(8, 1) +
+         mmapable_array(32, 1);  // .bss (slot), .rodata (access rule)
 }
-
-int CpuCollector::targets_fd() const { return bpf_map__fd(skel_->maps.targets); }
 
 CpuCollector::~CpuCollector() {
   for (bpf_link* link : links_) bpf_link__destroy(link);
   perf_fds_.clear();
-  if (events_) ring_buffer__free(events_);
   if (skel_) skeleton::destroy_cpu(skel_);
 }
 
-void CpuCollector::add_target(pid_t pid) {
-  std::uint32_t key = static_cast<std::uint32_t>(pid);
-  std::uint8_t one = 1;
-  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.targets), &key, &one, BPF_ANY) != 0) {
-    throw bpf_error(fmt::format("cannot track process {}", pid), errno);
-  }
-}
-
-void CpuCollector::remove_target(pid_t pid) {
-  std::uint32_t key = static_cast<std::uint32_t>(pid);
-  bpf_map_delete_elem(bpf_map__fd(skel_->maps.targets), &key);
-}
-
 void CpuCollector::attach() {
-  for (bpf_program* prog : {skel_->progs.on_fork, skel_->progs.on_exec, skel_->progs.on_exit}) {
-    bpf_link* link = bpf_program__attach(prog);
-    if (link == nullptr) {
-      throw bpf_error(fmt::format("cannot attach {} (tp_btf)", bpf_program__name(prog)), errno);
-    }
-    links_.push_back(link);
-  }
   for (int cpu : online_cpus()) {
     UniqueFd fd(open_cpu_clock(cpu, options_.frequency_hz));
     if (!fd) {
@@ -241,13 +176,6 @@ void CpuCollector::attach() {
     perf_fds_.push_back(std::move(fd));
   }
   if (perf_fds_.empty()) throw Error(ExitCode::general, "no online CPU accepted a cpu-clock perf event");
-}
-
-void CpuCollector::poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) {
-  on_event_ = &on_event;  // ring_buffer's ctx points at on_event_
-  int rc = ring_buffer__poll(events_, timeout_ms);
-  on_event_ = nullptr;
-  if (rc < 0 && rc != -EINTR) throw bpf_error("cannot read process events", rc);
 }
 
 std::vector<CpuSample> CpuCollector::drain() {
@@ -306,8 +234,6 @@ CpuStats CpuCollector::stats() const {
   s.user_stacks_lost = sum(HOTLINE_CPU_STAT_USER_STACK_LOST);
   s.kernel_stacks_lost = sum(HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
   s.counts_full = sum(HOTLINE_CPU_STAT_COUNTS_FULL);
-  s.events_lost = sum(HOTLINE_CPU_STAT_EVENTS_LOST);
-  s.targets_full = sum(HOTLINE_CPU_STAT_TARGETS_FULL);
   s.denied = sum(HOTLINE_CPU_STAT_DENIED);
   s.truncated = truncated_;
   return s;
@@ -315,9 +241,8 @@ CpuStats CpuCollector::stats() const {
 
 std::uint64_t CpuCollector::map_bytes() const {
   std::uint64_t total = 0;
-  for (const bpf_map* m : {skel_->maps.targets, skel_->maps.stacks0, skel_->maps.stacks1, skel_->maps.counts0,
-                           skel_->maps.counts1, skel_->maps.cpu_stats, skel_->maps.proc_events, skel_->maps.bss,
-                           skel_->maps.rodata}) {
+  for (const bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1, skel_->maps.counts0, skel_->maps.counts1,
+                           skel_->maps.cpu_stats, skel_->maps.bss, skel_->maps.rodata}) {
     total += map_memory::locked(bpf_map__fd(m));
   }
   return total;

@@ -1,6 +1,7 @@
 #pragma once
 // The BPF CPU sampler: software cpu-clock perf events on every online CPU running the
-// `on_cpu_sample` BPF program, plus fork/exec/exit tracking of the target processes.
+// `on_cpu_sample` BPF program, which keeps to the process tracker's processes (its map, by
+// fd).
 // Owns the BPF skeleton, its links and perf event fds (RAII: destroying the collector
 // detaches everything; a killed hotline leaves nothing either, as all are fd-based).
 #include <sys/types.h>
@@ -17,7 +18,6 @@
 
 struct cpu_bpf;
 struct bpf_link;
-struct ring_buffer;
 
 namespace hotline {
 
@@ -25,7 +25,7 @@ class CpuCollector final : public CpuSource {
  public:
   struct Options {
     int frequency_hz = 99;
-    std::uint32_t max_processes = 4096;
+    int targets_fd = -1;  // the process tracker's map (required)
     std::uint32_t stack_entries = 16384;
     std::uint32_t count_entries = 16384;
     // Budget for all maps together; sizes are halved (down to a floor) to fit it, and again
@@ -42,14 +42,8 @@ class CpuCollector final : public CpuSource {
   CpuCollector(const CpuCollector&) = delete;
   CpuCollector& operator=(const CpuCollector&) = delete;
 
-  // Starts tracking a process (and, from then on, the processes it forks).
-  void add_target(pid_t pid) override;
-  void remove_target(pid_t pid) override;
-  // Attaches the process-tracking programs and the per-CPU perf events.
+  // Attaches the per-CPU perf events.
   void attach() override;
-
-  // Waits up to `timeout_ms` for process events and hands each to `on_event`.
-  void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) override;
   // Flips the double buffer and returns everything sampled since the last drain.
   std::vector<CpuSample> drain() override;
   CpuStats stats() const override;
@@ -58,8 +52,6 @@ class CpuCollector final : public CpuSource {
   std::uint64_t map_bytes() const override;
   // The same, computed from the sizes before the maps are created.
   std::uint64_t estimated_map_bytes() const;
-  // The map of tracked processes, which the heap collector shares.
-  int targets_fd() const;
   // How many times the stack and count maps were halved to fit (0: as requested).
   int map_halvings() const { return halvings_; }
   const Options& options() const { return options_; }
@@ -69,8 +61,6 @@ class CpuCollector final : public CpuSource {
   cpu_bpf* skel_ = nullptr;
   std::vector<UniqueFd> perf_fds_;
   std::vector<bpf_link*> links_;
-  ring_buffer* events_ = nullptr;
-  const std::function<void(const ProcEvent&)>* on_event_ = nullptr;  // set during poll_events
   std::uint64_t truncated_ = 0;
   int halvings_ = 0;
 

@@ -40,7 +40,6 @@ MetaEntries CpuSamples::meta() const {
       {"lost_user_stacks", std::to_string(st.user_stacks_lost)},
       {"lost_kernel_stacks", std::to_string(st.kernel_stacks_lost)},
       {"dropped_samples", std::to_string(st.counts_full)},
-      {"lost_events", std::to_string(st.events_lost + st.targets_full)},
       {"truncated_stacks", std::to_string(st.truncated)},
   };
   if (restricted_) m.emplace_back("denied_samples", std::to_string(st.denied + denied_));
@@ -60,10 +59,6 @@ void CpuSamples::stop() {
     warn(fmt::format("{} samples of processes that stopped being profilable (they became non-dumpable or gained "
                      "privileges) were dropped: without CAP_SYS_PTRACE hotline profiles only processes you could debug",
                      denied));
-  }
-  if (st.events_lost + st.targets_full > 0) {
-    warn(fmt::format("{} process events were lost: some child processes may be missing; raise --map-scale",
-                     st.events_lost + st.targets_full));
   }
   if (st.truncated * 100 > seen) {
     warn(fmt::format("{} samples had stacks deeper than {} frames; their outermost callers are cut", st.truncated,

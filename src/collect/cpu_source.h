@@ -25,31 +25,16 @@ struct CpuStats {
   std::uint64_t user_stacks_lost = 0;
   std::uint64_t kernel_stacks_lost = 0;
   std::uint64_t counts_full = 0;
-  std::uint64_t events_lost = 0;
-  std::uint64_t targets_full = 0;
   std::uint64_t truncated = 0;  // counted in user space while draining
   std::uint64_t denied = 0;     // samples of processes the caller may not profile, dropped
 };
 
-struct ProcEvent {
-  // denied: a tracked process executed a program the caller may not profile (no longer tracked)
-  enum Kind { fork = 1, exec = 2, exit = 3, denied = 4 } kind;
-  pid_t pid = 0;
-  pid_t parent = 0;
-  std::string comm;
-};
-
+// Which processes are sampled is the process tracker's (collect/process_tracker.h).
 class CpuSource {
  public:
   virtual ~CpuSource() = default;
-  // Starts tracking a process (and, from then on, the processes it forks).
-  virtual void add_target(pid_t pid) = 0;
-  // Stops sampling a process (and what it forks from now on): it may no longer be profiled.
-  virtual void remove_target(pid_t pid) = 0;
   // Starts sampling.
   virtual void attach() = 0;
-  // Waits up to `timeout_ms` for process events and hands each to `on_event`.
-  virtual void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) = 0;
   // Everything sampled since the last drain.
   virtual std::vector<CpuSample> drain() = 0;
   virtual CpuStats stats() const = 0;

@@ -16,11 +16,12 @@
 #include <vector>
 
 #include "collect/cpu_source.h"
+#include "collect/process_tracker.h"
 #include "util/fd.h"
 
 namespace hotline {
 
-class PerfCollector final : public CpuSource {
+class PerfCollector final : public CpuSource, public ProcessTracker {
  public:
   struct Options {
     int frequency_hz = 99;
@@ -48,6 +49,7 @@ class PerfCollector final : public CpuSource {
   void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) override;
   std::vector<CpuSample> drain() override;
   CpuStats stats() const override { return stats_; }
+  std::uint64_t events_lost() const override { return 0; }  // read from its own ring buffers
   int cpu_count() const override { return static_cast<int>(cpus_.size()); }
   std::uint64_t map_bytes() const override;
 

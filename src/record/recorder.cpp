@@ -21,6 +21,7 @@
 #include "collect/perf_collector.h"
 #include "collect/collector.h"
 #include "collect/cpu_samples.h"
+#include "collect/process_tracker.h"
 #include "collect/exact_heap.h"
 #include "collect/sampled_heap.h"
 #include "collect/map_memory.h"
@@ -179,7 +180,11 @@ class Session {
   const RecordOptions& options_;
   Clock::time_point start_;
   std::unique_ptr<RecordingWriter> writer_;
-  // The CPU sampler, which also tracks the processes (fork, exec, exit events).
+  // The process tracker (fork, exec, exit), whose events every collector hears of: the BPF
+  // tracker, or the perf_event sampler, which tracks through its own events.
+  std::unique_ptr<BpfProcessTracker> bpf_tracker_;
+  ProcessTracker* tracker_ = nullptr;
+  // The CPU sampler.
   std::unique_ptr<CpuSource> collector_;
   CpuCollector* bpf_ = nullptr;  // collector_, when it is the BPF sampler
   // Every collector, drained at each checkpoint, with its sample types' ids in the recording.
@@ -229,7 +234,7 @@ void Session::forget(pid_t pid) {
 void Session::stop_profiling(pid_t pid, const std::string& why) {
   warn(fmt::format("process {} {}: it is no longer sampled", pid, why));
   alive_.erase(pid);
-  collector_->remove_target(pid);
+  tracker_->remove_target(pid);
   for (auto& c : collectors_) c->process_ended(pid);
   ++stopped_profiling_;
 }
@@ -339,6 +344,7 @@ void Session::add_collector(std::unique_ptr<Collector> collector) {
 }
 
 void Session::write_stats() {
+  writer_->set_meta("lost_events", std::to_string(tracker_->events_lost()));
   for (const auto& c : collectors_) {
     for (const auto& [key, value] : c->meta()) writer_->set_meta(key, value);
   }
@@ -547,17 +553,24 @@ int Session::run() {
   if (!backend.fallback_note.empty()) warn(backend.fallback_note);  // even with --quiet: data is missing
   writer_->set_meta("cpu_backend", to_string(backend.backend));
   if (backend.backend == CpuBackend::bpf) {
-    CpuCollector::Options copts;
-    copts.frequency_hz = options_.cpu_freq_hz;
     auto scale = [&](std::uint32_t n) {
       return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 64.0, 16.0 * 1024 * 1024));
     };
-    copts.max_processes = scale(copts.max_processes);
+    BpfProcessTracker::Options topts;
+    topts.max_processes = scale(topts.max_processes);
+    topts.access = access_;
+    CpuCollector::set_verbose(options_.verbose);
+    bpf_tracker_ = std::make_unique<BpfProcessTracker>(topts);
+    tracker_ = bpf_tracker_.get();
+    CpuCollector::Options copts;
+    copts.frequency_hz = options_.cpu_freq_hz;
+    copts.targets_fd = bpf_tracker_->targets_fd();
     copts.stack_entries = scale(copts.stack_entries);
     copts.count_entries = scale(copts.count_entries);
-    copts.max_map_bytes = map_budget_;  // every map together: never more than 1/8 of RAM
+    // Every map together: never more than 1/8 of RAM.
+    const std::uint64_t tracker_bytes = bpf_tracker_->tracker_map_bytes();
+    copts.max_map_bytes = map_budget_ > tracker_bytes ? map_budget_ - tracker_bytes : 0;
     copts.access = access_;
-    CpuCollector::set_verbose(options_.verbose);
     auto bpf = std::make_unique<CpuCollector>(copts);
     bpf_ = bpf.get();
     writer_->set_meta("map_halvings", std::to_string(bpf->map_halvings()));
@@ -574,7 +587,9 @@ int Session::run() {
     if (access_.restricted) {
       popts.may_profile = [caller = caller_](pid_t pid) { return !profiling_refusal(caller, pid).has_value(); };
     }
-    collector_ = std::make_unique<PerfCollector>(popts);
+    auto perf = std::make_unique<PerfCollector>(popts);
+    tracker_ = perf.get();
+    collector_ = std::move(perf);
   }
   add_collector(std::make_unique<CpuSamples>(
       *collector_, [this](pid_t pid) { return may_profile(pid); }, access_.restricted));
@@ -582,10 +597,11 @@ int Session::run() {
 
   std::vector<pid_t> roots = options_.pids;
   if (command_) roots = {command_->pid()};
+  if (bpf_tracker_) bpf_tracker_->attach();
   collector_->attach();
   for (pid_t pid : roots) {
     warn_if_other_pid_namespace(pid);
-    collector_->add_target(pid);
+    tracker_->add_target(pid);
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
@@ -598,8 +614,8 @@ int Session::run() {
     o.max_overhead_pct = options_.max_overhead_pct;
     o.verbose = options_.verbose;
     o.quiet = options_.quiet;
-    o.targets_fd = bpf_->targets_fd();
-    std::uint64_t used = 0;
+    o.targets_fd = tracker_->targets_fd();
+    std::uint64_t used = tracker_->tracker_map_bytes();
     for (const auto& c : collectors_) used += c->map_bytes();
     o.map_bytes_left = map_budget_ > used ? map_budget_ - used : 0;
     o.access = access_;
@@ -617,7 +633,7 @@ int Session::run() {
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
   writer_->set_meta("pids", pid_list);
   // What the kernel reports the maps lock (fdinfo memlock), every collector's together.
-  std::uint64_t map_bytes = 0;
+  std::uint64_t map_bytes = tracker_->tracker_map_bytes();
   for (const auto& c : collectors_) map_bytes += c->map_bytes();
   writer_->set_meta("map_bytes", std::to_string(map_bytes));
   writer_->set_meta("map_budget_bytes", std::to_string(map_budget_));
@@ -661,7 +677,7 @@ int Session::run() {
       if (options_.duration) wake = std::min(wake, start_ + *options_.duration);
       if (!rereads_.empty()) wake = std::min(wake, rereads_.begin()->first);
       auto timeout = std::clamp<std::int64_t>(duration_cast<milliseconds>(wake - now).count(), 0, 50);
-      collector_->poll_events(static_cast<int>(timeout), handler);
+      tracker_->poll_events(static_cast<int>(timeout), handler);
       now = Clock::now();
       while (!rereads_.empty() && rereads_.begin()->first <= now) {
         const pid_t pid = rereads_.begin()->second;
@@ -705,7 +721,7 @@ int Session::run() {
     if (!command_log_.empty()) info(fmt::format("the command's output is in {}", command_log_));
   }
   // Events already queued (exits, last forks) before the final drain.
-  collector_->poll_events(0, handler);
+  tracker_->poll_events(0, handler);
   for (auto& c : collectors_) c->finishing(command_status.has_value());
   try {
     if (!disk_full_) checkpoint();
@@ -732,7 +748,12 @@ int Session::run() {
   // Each collector detaches and says what was lost; then the sampler and process tracker
   // goes too: nothing of ours stays attached after the final report.
   for (auto& c : collectors_) c->stop();
+  if (const std::uint64_t lost = tracker_->events_lost(); lost > 0) {
+    warn(fmt::format("{} process events were lost: some child processes may be missing; raise --map-scale", lost));
+  }
   collector_.reset();
+  tracker_ = nullptr;
+  bpf_tracker_.reset();
   try {
     if (!disk_full_) writer_->finish();
   } catch (const DiskFull&) {

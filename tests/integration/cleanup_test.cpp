@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 
 // Names as the kernel keeps them (at most 15 characters).
 const char* kNames[] = {"on_cpu_sample", "on_fork", "on_exec", "on_exit", "counts0", "counts1",
-                        "stacks0", "stacks1", "targets", "proc_events", "cpu_stats"};
+                        "stacks0", "stacks1", "targets", "proc_events", "proc_stats", "cpu_stats"};
 
 std::vector<std::string> hotline_objects() {
   std::vector<std::string> found;

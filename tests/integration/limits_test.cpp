@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "collect/cpu_collector.h"
+#include "collect/process_tracker.h"
 #include "collect/heap_collector.h"
 #include "harness.h"
 
@@ -155,11 +156,13 @@ TEST(Limits, MetaSaysWhatTheMapsLock) {
   ASSERT_EQ(maps.code, 0) << maps.err;
   ASSERT_EQ(recorder.wait(60s).value_or(-1), 0) << recorder.read_stderr();
   const std::set<std::string> ours = {"targets", "stacks0", "stacks1", "counts0", "counts1", "cpu_stats",
-                                      "proc_events", "pending_calls", "live", "sites", "heap_stacks", "heap_stats"};
+                                      "proc_events", "proc_stats", "pending_calls", "live", "sites", "heap_stacks",
+                                      "heap_stats"};
   std::uint64_t sum = 0;
   for (const auto& m : nlohmann::json::parse(maps.out)) {
     const std::string name = m.value("name", "");
-    if (ours.contains(name) || name.starts_with("cpu_bpf.") || name.starts_with("heap_bpf.")) {
+    if (ours.contains(name) || name.starts_with("cpu_bpf.") || name.starts_with("heap_bpf.") ||
+        name.starts_with("proc_bpf.")) {
       sum += m["bytes_memlock"].get<std::uint64_t>();
     }
   }
@@ -171,12 +174,17 @@ TEST(Limits, MetaSaysWhatTheMapsLock) {
 // what the kernel then charges.
 TEST(Limits, MapEstimatesMatchTheKernel) {
   HOTLINE_REQUIRE_ROOT();
+  BpfProcessTracker::Options topts;
+  BpfProcessTracker tracker(topts);
+  const double tracker_locked = static_cast<double>(tracker.tracker_map_bytes());
+  EXPECT_NEAR(static_cast<double>(BpfProcessTracker::estimated_map_bytes(topts)), tracker_locked, 0.02 * tracker_locked);
   CpuCollector::Options copts;
+  copts.targets_fd = tracker.targets_fd();
   CpuCollector cpu(copts);
   const double cpu_locked = static_cast<double>(cpu.map_bytes());
   EXPECT_NEAR(static_cast<double>(cpu.estimated_map_bytes()), cpu_locked, 0.02 * cpu_locked);
   HeapCollector::Options hopts;
-  hopts.targets_fd = cpu.targets_fd();
+  hopts.targets_fd = tracker.targets_fd();
   HeapCollector heap(hopts);
   const double heap_locked = static_cast<double>(heap.map_bytes());
   EXPECT_NEAR(static_cast<double>(HeapCollector::estimated_map_bytes(hopts)), heap_locked, 0.02 * heap_locked);

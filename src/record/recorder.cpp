@@ -20,10 +20,8 @@
 #include "collect/cpu_collector.h"
 #include "collect/perf_collector.h"
 #include "collect/collector.h"
-#include "collect/cpu_samples.h"
+#include "collect/collectors.h"
 #include "collect/process_tracker.h"
-#include "collect/exact_heap.h"
-#include "collect/sampled_heap.h"
 #include "collect/map_memory.h"
 #include "hotline_abi.h"
 #include "preflight/access.h"
@@ -531,10 +529,20 @@ int Session::run() {
   writer_->set_meta("mode", options_.command.empty() ? "attach" : "launch");
 
   // Collectors that must be there before the command is (they hand it what it inherits).
-  std::vector<std::unique_ptr<Collector>> launch_collectors;
-  if (heap_mode == HeapMode::sampled) {
-    launch_collectors.push_back(std::make_unique<SampledHeap>(options_.heap_sample_bytes, access_.restricted));
-  }
+  CollectorSetup setup;
+  setup.heap_exact = heap_mode == HeapMode::exact;
+  setup.heap_sampled = heap_mode == HeapMode::sampled;
+  setup.heap_required = options_.heap == HeapRequest::exact;
+  setup.heap_per_process = options_.heap_probes == HeapProbeScope::per_process;
+  setup.uprobe_multi = uprobe_multi_;
+  setup.heap_sample_bytes = options_.heap_sample_bytes;
+  setup.max_overhead_pct = options_.max_overhead_pct;
+  setup.map_scale = options_.map_scale;
+  setup.map_budget = map_budget_;
+  setup.verbose = options_.verbose;
+  setup.quiet = options_.quiet;
+  setup.access = access_;
+  std::vector<std::unique_ptr<Collector>> launch_collectors = collectors_before_launch(setup);
   if (!options_.command.empty()) {
     LaunchExtras extras;
     for (auto& c : launch_collectors) c->prepare_launch(extras);
@@ -591,9 +599,6 @@ int Session::run() {
     tracker_ = perf.get();
     collector_ = std::move(perf);
   }
-  add_collector(std::make_unique<CpuSamples>(
-      *collector_, [this](pid_t pid) { return may_profile(pid); }, access_.restricted));
-  for (auto& c : launch_collectors) add_collector(std::move(c));
 
   std::vector<pid_t> roots = options_.pids;
   if (command_) roots = {command_->pid()};
@@ -605,29 +610,14 @@ int Session::run() {
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
-  if (heap_mode == HeapMode::exact) {
-    ExactHeap::Options o;
-    o.map_scale = options_.map_scale;
-    o.per_process = options_.heap_probes == HeapProbeScope::per_process;
-    o.uprobe_multi = uprobe_multi_;
-    o.required = options_.heap == HeapRequest::exact;
-    o.max_overhead_pct = options_.max_overhead_pct;
-    o.verbose = options_.verbose;
-    o.quiet = options_.quiet;
-    o.targets_fd = tracker_->targets_fd();
-    std::uint64_t used = tracker_->tracker_map_bytes();
-    for (const auto& c : collectors_) used += c->map_bytes();
-    o.map_bytes_left = map_budget_ > used ? map_budget_ - used : 0;
-    o.access = access_;
-    std::string why_not;
-    if (auto heap = ExactHeap::load(o, why_not)) {
-      add_collector(std::move(heap));
-    } else {
-      heap_mode = HeapMode::off;
-      writer_->set_meta("heap_decision", "off: " + why_not);
-    }
-  }
   writer_->set_meta("heap_mode", to_string(heap_mode));
+  MetaEntries decisions;
+  for (auto& c : collectors_after_launch(setup, *collector_, *tracker_, tracker_->tracker_map_bytes(),
+                                         [this](pid_t pid) { return may_profile(pid); }, decisions)) {
+    add_collector(std::move(c));
+  }
+  for (auto& c : launch_collectors) add_collector(std::move(c));
+  for (const auto& [key, value] : decisions) writer_->set_meta(key, value);
   for (auto& c : collectors_) c->start(roots, command_ ? command_->path() : std::string());
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);

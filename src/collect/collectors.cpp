@@ -1,0 +1,47 @@
+#include "collect/collectors.h"
+
+#include "collect/cpu_samples.h"
+#include "collect/exact_heap.h"
+#include "collect/process_tracker.h"
+#include "collect/sampled_heap.h"
+
+namespace hotline {
+
+std::vector<std::unique_ptr<Collector>> collectors_before_launch(const CollectorSetup& setup) {
+  std::vector<std::unique_ptr<Collector>> out;
+  if (setup.heap_sampled) out.push_back(std::make_unique<SampledHeap>(setup.heap_sample_bytes, setup.access.restricted));
+  return out;
+}
+
+std::vector<std::unique_ptr<Collector>> collectors_after_launch(const CollectorSetup& setup, CpuSource& cpu,
+                                                                 const ProcessTracker& tracker,
+                                                                 std::uint64_t map_bytes_used,
+                                                                 std::function<bool(pid_t)> keep,
+                                                                 MetaEntries& decisions) {
+  std::vector<std::unique_ptr<Collector>> out;
+  out.push_back(std::make_unique<CpuSamples>(cpu, std::move(keep), setup.access.restricted));
+  map_bytes_used += cpu.map_bytes();
+  if (setup.heap_exact) {
+    ExactHeap::Options o;
+    o.map_scale = setup.map_scale;
+    o.per_process = setup.heap_per_process;
+    o.uprobe_multi = setup.uprobe_multi;
+    o.required = setup.heap_required;
+    o.max_overhead_pct = setup.max_overhead_pct;
+    o.verbose = setup.verbose;
+    o.quiet = setup.quiet;
+    o.targets_fd = tracker.targets_fd();
+    o.map_bytes_left = setup.map_budget > map_bytes_used ? setup.map_budget - map_bytes_used : 0;
+    o.access = setup.access;
+    std::string why_not;
+    if (auto heap = ExactHeap::load(o, why_not)) {
+      out.push_back(std::move(heap));
+    } else {
+      decisions.emplace_back("heap_mode", "off");
+      decisions.emplace_back("heap_decision", "off: " + why_not);
+    }
+  }
+  return out;
+}
+
+}  // namespace hotline

@@ -25,6 +25,7 @@
 #include "collect/map_memory.h"
 #include "hotline_abi.h"
 #include "preflight/access.h"
+#include "record/pipeline.h"
 #include "preflight/preflight.h"
 #include "preflight/sensitive.h"
 #include "store/writer.h"
@@ -160,9 +161,6 @@ class Session {
   void track(pid_t pid, std::optional<pid_t> parent, const std::string& comm);
   void on_event(const ProcEvent& event);
   void checkpoint();
-  std::int64_t stack_for(const StackSample& sample);
-  std::int64_t push_address(std::int64_t parent, const ResolvedAddress& resolved);
-  std::int64_t push_synthetic(std::int64_t parent, const std::string& name);
   void write_stats();
   // Registers a collector's sample types in the recording; it is drained from then on.
   void add_collector(std::unique_ptr<Collector> collector);
@@ -187,8 +185,7 @@ class Session {
   CpuCollector* bpf_ = nullptr;  // collector_, when it is the BPF sampler
   // Every collector, drained at each checkpoint, with its sample types' ids in the recording.
   std::vector<std::unique_ptr<Collector>> collectors_;
-  std::vector<std::vector<SampleValue>> values_;  // per collector: type ids, values filled per sample
-  std::vector<bool> counts_samples_;              // per collector: its first value is CPU samples
+  std::unique_ptr<SamplePipeline> pipeline_;  // samples into the recording
   Caller caller_;
   BpfAccessRule access_;
   std::map<pid_t, bool> allowed_;  // restricted callers: the rule per process, this checkpoint
@@ -289,55 +286,8 @@ bool Session::may_profile(pid_t pid) {
   return it->second;
 }
 
-std::int64_t Session::push_address(std::int64_t parent, const ResolvedAddress& resolved) {
-  const ModuleInfo& module = symbolizer_.module(resolved.module);
-  std::vector<SegmentRow> segments;
-  for (const auto& seg : module.code_segments) segments.push_back({seg.start, seg.end, seg.file_offset});
-  std::int64_t module_row = writer_->module_id(module.path, module.build_id, segments);
-  std::int64_t location = writer_->location_id(module_row, resolved.address);
-  const auto& frames = resolved.symbolized->frames;
-  for (std::size_t j = frames.size(); j-- > 0;) {
-    const SourceFrame& f = frames[j];
-    FrameRow row{f.function, f.file, f.line, static_cast<int>(frames.size() - 1 - j), module_row};
-    parent = writer_->stack_node(parent, writer_->frame_id(row), location);
-  }
-  return parent;
-}
-
-std::int64_t Session::push_synthetic(std::int64_t parent, const std::string& name) {
-  std::int64_t module_row = writer_->module_id("[unknown]", "");
-  std::int64_t location = writer_->location_id(module_row, 0);
-  return writer_->stack_node(parent, writer_->frame_id({name, "", 0, 0, module_row}), location);
-}
-
-std::int64_t Session::stack_for(const StackSample& s) {
-  std::int64_t node = 0;
-  if (s.truncated) node = push_synthetic(node, "[truncated stack]");
-  if (s.user_ips.empty() && s.kernel_ips.empty()) return push_synthetic(node, "[stack lost]");
-  // Root first: the outermost user frame. Return addresses point after the call: step back
-  // one byte so the call's own line is reported. An interrupted instruction (a CPU tick's
-  // leaf in user mode, the kernel leaf) is exact.
-  for (std::size_t i = s.user_ips.size(); i-- > 0;) {
-    std::uint64_t ip = s.user_ips[i];
-    bool exact = i == 0 && s.user_leaf_exact;
-    node = push_address(node, symbolizer_.resolve_user(s.pid, exact ? ip : ip - 1));
-  }
-  for (std::size_t i = s.kernel_ips.size(); i-- > 0;) {
-    std::uint64_t ip = s.kernel_ips[i];
-    node = push_address(node, symbolizer_.resolve_kernel(i == 0 ? ip : ip - 1));
-  }
-  return node;
-}
-
 void Session::add_collector(std::unique_ptr<Collector> collector) {
-  std::vector<SampleValue> values;
-  bool cpu = false;
-  for (const SampleType& t : collector->sample_types()) {
-    cpu = cpu || (values.empty() && std::string_view(t.name) == sample_types::cpu.name);
-    values.push_back({writer_->sample_type(t), 0});
-  }
-  values_.push_back(std::move(values));
-  counts_samples_.push_back(cpu);
+  pipeline_->add_source(collector->sample_types());  // its number is its place in collectors_
   collectors_.push_back(std::move(collector));
 }
 
@@ -370,16 +320,7 @@ void Session::checkpoint() {
   pending_processes_.clear();
   for (const auto& [pid, exit_ms] : pending_exits_) writer_->process_exited(pid, exit_ms);
   pending_exits_.clear();
-  for (std::size_t i = 0; i < collectors_.size(); ++i) {
-    std::vector<SampleValue>& values = values_[i];
-    for (const StackSample& s : drained[i]) {
-      if (s.values.size() != values.size()) continue;  // not of the declared types
-      for (std::size_t v = 0; v < values.size(); ++v) values[v].value = s.values[v];
-      writer_->add_sample(id, stack_for(s), s.pid, s.tid, values);
-      if (s.tid != 0) writer_->add_thread(s.tid, s.pid, s.comm);
-      if (counts_samples_[i]) samples_written_ += s.values[0];
-    }
-  }
+  for (std::size_t i = 0; i < collectors_.size(); ++i) samples_written_ += pipeline_->write(id, i, drained[i]);
   write_stats();
   writer_->set_meta("duration_ms", std::to_string(ms));
   writer_->commit_checkpoint();
@@ -521,6 +462,7 @@ int Session::run() {
   start_ = Clock::now();
   output_ = create_output(options_, comm_, wall);
   writer_ = std::make_unique<RecordingWriter>(output_);
+  pipeline_ = std::make_unique<SamplePipeline>(*writer_, symbolizer_);
   writer_->set_meta("hotline_version", HOTLINE_VERSION);
   writer_->set_meta("start_time", iso8601_utc(wall));
   writer_->set_meta("interval_ms", std::to_string(options_.interval.count()));

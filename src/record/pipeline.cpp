@@ -1,0 +1,68 @@
+#include "record/pipeline.h"
+
+#include <string_view>
+
+namespace hotline {
+
+std::size_t SamplePipeline::add_source(const std::vector<SampleType>& types) {
+  std::vector<SampleValue> values;
+  for (const SampleType& t : types) values.push_back({writer_.sample_type(t), 0});
+  counts_cpu_.push_back(!types.empty() && std::string_view(types.front().name) == sample_types::cpu.name);
+  values_.push_back(std::move(values));
+  return values_.size() - 1;
+}
+
+std::uint64_t SamplePipeline::write(std::int64_t checkpoint, std::size_t source, const std::vector<StackSample>& samples) {
+  std::vector<SampleValue>& values = values_.at(source);
+  std::uint64_t cpu = 0;
+  for (const StackSample& s : samples) {
+    if (s.values.size() != values.size()) continue;  // not of the declared types
+    for (std::size_t v = 0; v < values.size(); ++v) values[v].value = s.values[v];
+    writer_.add_sample(checkpoint, stack_for(s), s.pid, s.tid, values);
+    if (s.tid != 0) writer_.add_thread(s.tid, s.pid, s.comm);
+    if (counts_cpu_[source]) cpu += s.values[0];
+  }
+  return cpu;
+}
+
+std::int64_t SamplePipeline::push_address(std::int64_t parent, const ResolvedAddress& resolved) {
+  const ModuleInfo& module = symbolizer_.module(resolved.module);
+  std::vector<SegmentRow> segments;
+  for (const auto& seg : module.code_segments) segments.push_back({seg.start, seg.end, seg.file_offset});
+  const std::int64_t module_row = writer_.module_id(module.path, module.build_id, segments);
+  const std::int64_t location = writer_.location_id(module_row, resolved.address);
+  const auto& frames = resolved.symbolized->frames;
+  for (std::size_t j = frames.size(); j-- > 0;) {
+    const SourceFrame& f = frames[j];
+    FrameRow row{f.function, f.file, f.line, static_cast<int>(frames.size() - 1 - j), module_row};
+    parent = writer_.stack_node(parent, writer_.frame_id(row), location);
+  }
+  return parent;
+}
+
+std::int64_t SamplePipeline::push_synthetic(std::int64_t parent, const std::string& name) {
+  const std::int64_t module_row = writer_.module_id("[unknown]", "");
+  const std::int64_t location = writer_.location_id(module_row, 0);
+  return writer_.stack_node(parent, writer_.frame_id({name, "", 0, 0, module_row}), location);
+}
+
+std::int64_t SamplePipeline::stack_for(const StackSample& s) {
+  std::int64_t node = 0;
+  if (s.truncated) node = push_synthetic(node, "[truncated stack]");
+  if (s.user_ips.empty() && s.kernel_ips.empty()) return push_synthetic(node, "[stack lost]");
+  // Root first: the outermost user frame. Return addresses point after the call: step back
+  // one byte so the call's own line is reported. An interrupted instruction (a CPU tick's
+  // leaf in user mode, the kernel leaf) is exact.
+  for (std::size_t i = s.user_ips.size(); i-- > 0;) {
+    const std::uint64_t ip = s.user_ips[i];
+    const bool exact = i == 0 && s.user_leaf_exact;
+    node = push_address(node, symbolizer_.resolve_user(s.pid, exact ? ip : ip - 1));
+  }
+  for (std::size_t i = s.kernel_ips.size(); i-- > 0;) {
+    const std::uint64_t ip = s.kernel_ips[i];
+    node = push_address(node, symbolizer_.resolve_kernel(i == 0 ? ip : ip - 1));
+  }
+  return node;
+}
+
+}  // namespace hotline

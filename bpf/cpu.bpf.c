@@ -14,17 +14,11 @@
 #include "hotline_abi.h"
 #include "access.h"
 #include "helpers.h"
+#include "targets.h"
 #include "unwind.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Tracked processes (tgid → 1): the process tracker's map (bpf/proc.bpf.c), shared by fd. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, u32);
-	__type(value, u8);
-} targets SEC(".maps");
 
 struct stack_map {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);

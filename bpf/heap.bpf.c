@@ -23,6 +23,7 @@
 #include "hotline_abi.h"
 #include "access.h"
 #include "helpers.h"
+#include "targets.h"
 #include "unwind.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -55,13 +56,6 @@ struct live_block {
 /* hotline itself: its own allocator calls trap too, but are not another process's cost. */
 const volatile __u32 hotline_self = 0;
 
-/* The CPU sampler's map of tracked processes (user space hands this object its fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, u32);
-	__type(value, u8);
-} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -12,16 +12,10 @@
 #include "hotline_abi.h"
 #include "access.h"
 #include "helpers.h"
+#include "targets.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Tracked processes (tgid -> 1). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, u32);
-	__type(value, u8);
-} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -1,4 +1,5 @@
 #include "collect/collectors.h"
+#include "store/meta_keys.h"
 
 #include "collect/cpu_samples.h"
 #include "collect/exact_heap.h"
@@ -37,8 +38,8 @@ std::vector<std::unique_ptr<Collector>> collectors_after_launch(const CollectorS
     if (auto heap = ExactHeap::load(o, why_not)) {
       out.push_back(std::move(heap));
     } else {
-      decisions.emplace_back("heap_mode", "off");
-      decisions.emplace_back("heap_decision", "off: " + why_not);
+      decisions.emplace_back(meta_key::heap_mode, "off");
+      decisions.emplace_back(meta_key::heap_decision, "off: " + why_not);
     }
   }
   return out;

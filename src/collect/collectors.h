@@ -22,7 +22,7 @@ struct CollectorSetup {
   bool heap_required = false;  // --heap=exact: failing to load is an error
   bool heap_per_process = true;
   bool uprobe_multi = false;
-  std::uint64_t heap_sample_bytes = 512 * 1024;
+  std::uint64_t heap_sample_bytes = std::uint64_t{512} * 1024;
   double max_overhead_pct = 5.0;
   double map_scale = 1.0;
   std::uint64_t map_budget = 0;  // every map of every collector and the tracker together

@@ -1,4 +1,5 @@
 #include "collect/cpu_samples.h"
+#include "store/meta_keys.h"
 
 #include <fmt/format.h>
 
@@ -36,13 +37,13 @@ std::vector<StackSample> CpuSamples::drain() {
 MetaEntries CpuSamples::meta() const {
   const CpuStats st = source_.stats();
   MetaEntries m = {
-      {"samples", std::to_string(kept_)},
-      {"lost_user_stacks", std::to_string(st.user_stacks_lost)},
-      {"lost_kernel_stacks", std::to_string(st.kernel_stacks_lost)},
-      {"dropped_samples", std::to_string(st.counts_full)},
-      {"truncated_stacks", std::to_string(st.truncated)},
+      {meta_key::samples, std::to_string(kept_)},
+      {meta_key::lost_user_stacks, std::to_string(st.user_stacks_lost)},
+      {meta_key::lost_kernel_stacks, std::to_string(st.kernel_stacks_lost)},
+      {meta_key::dropped_samples, std::to_string(st.counts_full)},
+      {meta_key::truncated_stacks, std::to_string(st.truncated)},
   };
-  if (restricted_) m.emplace_back("denied_samples", std::to_string(st.denied + denied_));
+  if (restricted_) m.emplace_back(meta_key::denied_samples, std::to_string(st.denied + denied_));
   return m;
 }
 

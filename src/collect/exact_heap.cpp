@@ -1,4 +1,5 @@
 #include "collect/exact_heap.h"
+#include "store/meta_keys.h"
 
 #include <algorithm>
 
@@ -261,24 +262,24 @@ std::vector<StackSample> ExactHeap::drain() {
 MetaEntries ExactHeap::meta() const {
   const HeapStats h = heap_->stats();
   MetaEntries m = {
-      {"heap_map_halvings", std::to_string(halvings_)},
-      {"heap_probe_cost_ns", fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second)},
-      {"heap_probe_links", heap_->uses_multi_links() ? "uprobe_multi" : "perf_event"},
-      {"heap_probe_scope", heap_->shared_probes() ? "shared" : "per-process"},
-      {"heap_bystander_calls", std::to_string(h.bystander_allocs + h.bystander_frees)},
-      {"heap_self_calls", std::to_string(h.self_calls)},
-      {"heap_unprobed_files", std::to_string(heap_->unprobed_files())},
-      {"heap_allocations", std::to_string(h.allocs)},
-      {"heap_frees", std::to_string(h.frees)},
-      {"heap_untracked_frees", std::to_string(h.untracked_frees)},
-      {"heap_dropped", std::to_string(h.dropped + h.sites_full)},
-      {"heap_lost_stacks", std::to_string(h.stacks_lost)},
+      {meta_key::heap_map_halvings, std::to_string(halvings_)},
+      {meta_key::heap_probe_cost_ns, fmt::format("{:.0f}/{:.0f}", probe_cost_ns_.first, probe_cost_ns_.second)},
+      {meta_key::heap_probe_links, heap_->uses_multi_links() ? "uprobe_multi" : "perf_event"},
+      {meta_key::heap_probe_scope, heap_->shared_probes() ? "shared" : "per-process"},
+      {meta_key::heap_bystander_calls, std::to_string(h.bystander_allocs + h.bystander_frees)},
+      {meta_key::heap_self_calls, std::to_string(h.self_calls)},
+      {meta_key::heap_unprobed_files, std::to_string(heap_->unprobed_files())},
+      {meta_key::heap_allocations, std::to_string(h.allocs)},
+      {meta_key::heap_frees, std::to_string(h.frees)},
+      {meta_key::heap_untracked_frees, std::to_string(h.untracked_frees)},
+      {meta_key::heap_dropped, std::to_string(h.dropped + h.sites_full)},
+      {meta_key::heap_lost_stacks, std::to_string(h.stacks_lost)},
   };
-  if (options_.access.restricted) m.emplace_back("heap_denied_calls", std::to_string(h.denied));
-  if (!probe_list_.empty()) m.emplace_back("heap_probes", probe_list_);
-  if (!decision_.empty()) m.emplace_back("heap_decision", decision_);
-  if (detached_) m.emplace_back("heap_mode", "detached");
-  if (complete_) m.emplace_back("heap_at_exit", "1");
+  if (options_.access.restricted) m.emplace_back(meta_key::heap_denied_calls, std::to_string(h.denied));
+  if (!probe_list_.empty()) m.emplace_back(meta_key::heap_probes, probe_list_);
+  if (!decision_.empty()) m.emplace_back(meta_key::heap_decision, decision_);
+  if (detached_) m.emplace_back(meta_key::heap_mode, "detached");
+  if (complete_) m.emplace_back(meta_key::heap_at_exit, "1");
   return m;
 }
 

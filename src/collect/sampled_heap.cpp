@@ -1,4 +1,5 @@
 #include "collect/sampled_heap.h"
+#include "store/meta_keys.h"
 
 #include <cstdlib>
 
@@ -50,14 +51,14 @@ std::vector<StackSample> SampledHeap::drain() {
 MetaEntries SampledHeap::meta() const {
   const SampledHeapStats h = sampler_.stats();
   MetaEntries m = {
-      {"heap_sample_bytes", std::to_string(sampler_.mean_bytes())},
-      {"heap_allocations", std::to_string(h.samples)},  // sampled ones
-      {"heap_frees", std::to_string(h.frees)},
-      {"heap_untracked_frees", std::to_string(h.untracked_frees)},
-      {"heap_dropped", std::to_string(h.dropped)},
-      {"heap_processes", std::to_string(h.processes)},
+      {meta_key::heap_sample_bytes, std::to_string(sampler_.mean_bytes())},
+      {meta_key::heap_allocations, std::to_string(h.samples)},  // sampled ones
+      {meta_key::heap_frees, std::to_string(h.frees)},
+      {meta_key::heap_untracked_frees, std::to_string(h.untracked_frees)},
+      {meta_key::heap_dropped, std::to_string(h.dropped)},
+      {meta_key::heap_processes, std::to_string(h.processes)},
   };
-  if (complete_) m.emplace_back("heap_at_exit", "1");
+  if (complete_) m.emplace_back(meta_key::heap_at_exit, "1");
   return m;
 }
 

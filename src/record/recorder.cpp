@@ -1,4 +1,5 @@
 #include "record/recorder.h"
+#include "store/meta_keys.h"
 
 #include <array>
 
@@ -292,7 +293,7 @@ void Session::add_collector(std::unique_ptr<Collector> collector) {
 }
 
 void Session::write_stats() {
-  writer_->set_meta("lost_events", std::to_string(tracker_->events_lost()));
+  writer_->set_meta(meta_key::lost_events, std::to_string(tracker_->events_lost()));
   for (const auto& c : collectors_) {
     for (const auto& [key, value] : c->meta()) writer_->set_meta(key, value);
   }
@@ -322,7 +323,7 @@ void Session::checkpoint() {
   pending_exits_.clear();
   for (std::size_t i = 0; i < collectors_.size(); ++i) samples_written_ += pipeline_->write(id, i, drained[i]);
   write_stats();
-  writer_->set_meta("duration_ms", std::to_string(ms));
+  writer_->set_meta(meta_key::duration_ms, std::to_string(ms));
   writer_->commit_checkpoint();
   ++checkpoints_;
   committed_ms_ = ms;
@@ -463,12 +464,12 @@ int Session::run() {
   output_ = create_output(options_, comm_, wall);
   writer_ = std::make_unique<RecordingWriter>(output_);
   pipeline_ = std::make_unique<SamplePipeline>(*writer_, symbolizer_);
-  writer_->set_meta("hotline_version", HOTLINE_VERSION);
-  writer_->set_meta("start_time", iso8601_utc(wall));
-  writer_->set_meta("interval_ms", std::to_string(options_.interval.count()));
-  writer_->set_meta("cpu_frequency_hz", std::to_string(options_.cpu_freq_hz));
-  writer_->set_meta("process_name", comm_);
-  writer_->set_meta("mode", options_.command.empty() ? "attach" : "launch");
+  writer_->set_meta(meta_key::hotline_version, HOTLINE_VERSION);
+  writer_->set_meta(meta_key::start_time, iso8601_utc(wall));
+  writer_->set_meta(meta_key::interval_ms, std::to_string(options_.interval.count()));
+  writer_->set_meta(meta_key::cpu_frequency_hz, std::to_string(options_.cpu_freq_hz));
+  writer_->set_meta(meta_key::process_name, comm_);
+  writer_->set_meta(meta_key::mode, options_.command.empty() ? "attach" : "launch");
 
   // Collectors that must be there before the command is (they hand it what it inherits).
   CollectorSetup setup;
@@ -493,7 +494,7 @@ int Session::run() {
       command_log_ = output_.ends_with(".db") ? output_.substr(0, output_.size() - 3) + ".log" : output_ + ".log";
       command_log_fd_ = create_private_file(command_log_, options_.force);
       extras.output_fd = command_log_fd_.get();
-      writer_->set_meta("command_output", command_log_);
+      writer_->set_meta(meta_key::command_output, command_log_);
     }
     command_ = std::make_unique<LaunchedCommand>(options_.command, extras);
     g_launched_pid.store(command_->pid());
@@ -501,7 +502,7 @@ int Session::run() {
   }
 
   if (!backend.fallback_note.empty()) warn(backend.fallback_note);  // even with --quiet: data is missing
-  writer_->set_meta("cpu_backend", to_string(backend.backend));
+  writer_->set_meta(meta_key::cpu_backend, to_string(backend.backend));
   if (backend.backend == CpuBackend::bpf) {
     auto scale = [&](std::uint32_t n) {
       return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 64.0, 16.0 * 1024 * 1024));
@@ -523,7 +524,7 @@ int Session::run() {
     copts.access = access_;
     auto bpf = std::make_unique<CpuCollector>(copts);
     bpf_ = bpf.get();
-    writer_->set_meta("map_halvings", std::to_string(bpf->map_halvings()));
+    writer_->set_meta(meta_key::map_halvings, std::to_string(bpf->map_halvings()));
     if (int h = bpf->map_halvings(); h > 0) {
       warn(fmt::format("BPF maps reduced to 1/{} of the requested size ({} stacks, {:.1f} MiB) to fit the memory "
                        "available: more stacks may be lost per checkpoint",
@@ -552,7 +553,7 @@ int Session::run() {
     // A launched command is still a copy of hotline until it execs: look at it after.
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
-  writer_->set_meta("heap_mode", to_string(heap_mode));
+  writer_->set_meta(meta_key::heap_mode, to_string(heap_mode));
   MetaEntries decisions;
   for (auto& c : collectors_after_launch(setup, *collector_, *tracker_, tracker_->tracker_map_bytes(),
                                          [this](pid_t pid) { return may_profile(pid); }, decisions)) {
@@ -563,14 +564,14 @@ int Session::run() {
   for (auto& c : collectors_) c->start(roots, command_ ? command_->path() : std::string());
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
-  writer_->set_meta("pids", pid_list);
+  writer_->set_meta(meta_key::pids, pid_list);
   // What the kernel reports the maps lock (fdinfo memlock), every collector's together.
   std::uint64_t map_bytes = tracker_->tracker_map_bytes();
   for (const auto& c : collectors_) map_bytes += c->map_bytes();
-  writer_->set_meta("map_bytes", std::to_string(map_bytes));
-  writer_->set_meta("map_budget_bytes", std::to_string(map_budget_));
-  writer_->set_meta("exe", exe_for_check);
-  if (command_) writer_->set_meta("command", options_.command[0]);
+  writer_->set_meta(meta_key::map_bytes, std::to_string(map_bytes));
+  writer_->set_meta(meta_key::map_budget_bytes, std::to_string(map_budget_));
+  writer_->set_meta(meta_key::exe, exe_for_check);
+  if (command_) writer_->set_meta(meta_key::command, options_.command[0]);
   if (options_.verbose) {
     info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory locked: {:.1f} MiB", collector_->cpu_count(),
                      options_.cpu_freq_hz,
@@ -672,8 +673,8 @@ int Session::run() {
     }
   }
   try {
-    if (!disk_full_ && command_status) writer_->set_meta("command_status", std::to_string(*command_status));
-    if (!disk_full_) writer_->set_meta("end_time", iso8601_utc(std::chrono::system_clock::now()));
+    if (!disk_full_ && command_status) writer_->set_meta(meta_key::command_status, std::to_string(*command_status));
+    if (!disk_full_) writer_->set_meta(meta_key::end_time, iso8601_utc(std::chrono::system_clock::now()));
   } catch (const DiskFull&) {
     on_disk_full();
   }

@@ -1,4 +1,5 @@
 #include "report/diff.h"
+#include "store/meta_keys.h"
 
 #include <algorithm>
 #include <cmath>
@@ -39,7 +40,7 @@ std::map<std::string, Share> shares(const RecordingReader& r, const DiffOptions&
     for (const auto& e : rep.entries) out[key(e.function, e.file, e.line)] = {e.self_pct, e.total_pct, e.function, e.file, e.line};
     return out;
   }
-  if (r.meta_or("heap_mode", "off") == "off") {
+  if (r.meta_or(meta_key::heap_mode, "off") == "off") {
     throw Error(ExitCode::invalid_args, fmt::format("{} has no heap data (recorded with --heap=off)", r.path()),
                 "diff --type cpu, or record both with the heap on");
   }

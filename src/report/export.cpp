@@ -1,4 +1,5 @@
 #include "report/export.h"
+#include "store/meta_keys.h"
 
 #include <zlib.h>
 
@@ -51,7 +52,7 @@ Selection select(const RecordingReader& reader, const ExportOptions& options) {
   const auto ids = select_checkpoints(checkpoints, options.window, &start_ms, &end_ms);
   sel.duration_ms = end_ms - start_ms;
   if (options.type == ExportType::cpu) {
-    const std::int64_t hz = std::max<std::int64_t>(reader.meta_int("cpu_frequency_hz", 99), 1);
+    const std::int64_t hz = std::max<std::int64_t>(reader.meta_int(meta_key::cpu_frequency_hz, 99), 1);
     sel.period_ns = 1000000000 / hz;
     sel.type_names = {"samples", "cpu"};
     sel.units = {"count", "nanoseconds"};
@@ -61,7 +62,7 @@ Selection select(const RecordingReader& reader, const ExportOptions& options) {
     }
     return sel;
   }
-  if (!reader.has_heap_table() || reader.meta_or("heap_mode", "off") == "off") {
+  if (!reader.has_heap_table() || reader.meta_or(meta_key::heap_mode, "off") == "off") {
     throw Error(ExitCode::invalid_args, fmt::format("{} has no heap data (recorded with --heap=off)", reader.path()),
                 "export --type cpu, or record again with the heap on");
   }
@@ -312,7 +313,7 @@ class Exporter {
     }
     nlohmann::ordered_json profile;
     profile["type"] = "sampled";
-    profile["name"] = fmt::format("{} {} ({})", reader_.meta_or("process_name", "process"), type_name(),
+    profile["name"] = fmt::format("{} {} ({})", reader_.meta_or(meta_key::process_name, "process"), type_name(),
                                   reader_.path());
     profile["unit"] = options_.type == ExportType::cpu ? "none" : "bytes";
     profile["startValue"] = 0;
@@ -323,7 +324,7 @@ class Exporter {
     file["$schema"] = "https://www.speedscope.app/file-format-schema.json";
     file["shared"] = {{"frames", std::move(frames)}};
     file["profiles"] = nlohmann::ordered_json::array({std::move(profile)});
-    file["name"] = fmt::format("{} {}", reader_.meta_or("process_name", "process"), type_name());
+    file["name"] = fmt::format("{} {}", reader_.meta_or(meta_key::process_name, "process"), type_name());
     file["activeProfileIndex"] = 0;
     file["exporter"] = fmt::format("hotline {}", HOTLINE_VERSION);
     return dump_json(file, -1) + "\n";
@@ -390,14 +391,14 @@ class Exporter {
 
   std::string summary(const Selection& sel, std::int64_t total) const {
     std::string out = options_.type == ExportType::cpu
-                          ? fmt::format("{} samples at {} Hz", total, reader_.meta_int("cpu_frequency_hz", 99))
+                          ? fmt::format("{} samples at {} Hz", total, reader_.meta_int(meta_key::cpu_frequency_hz, 99))
                           : fmt::format("{} bytes {}", total, options_.type == ExportType::heap_live
                                                                   ? "live at the end"
                                                                   : "allocated");
     out += fmt::format(" over {:.1f} s · {} · pid {}", static_cast<double>(sel.duration_ms) / 1000.0, reader_.path(),
-                       reader_.meta_or("pids", "?"));
-    if (const std::string start = reader_.meta_or("start_time"); !start.empty()) out += " · " + start;
-    if (options_.type != ExportType::cpu && reader_.meta_or("heap_mode") == "sampled") {
+                       reader_.meta_or(meta_key::pids, "?"));
+    if (const std::string start = reader_.meta_or(meta_key::start_time); !start.empty()) out += " · " + start;
+    if (options_.type != ExportType::cpu && reader_.meta_or(meta_key::heap_mode) == "sampled") {
       out += " · sampled heap (estimates)";
     }
     if (!options_.filter.empty()) out += fmt::format(" · filter '{}'", options_.filter);
@@ -405,7 +406,7 @@ class Exporter {
   }
 
   std::string title() const {
-    return fmt::format("{} · {} · hotline", reader_.meta_or("process_name", "process"), type_name());
+    return fmt::format("{} · {} · hotline", reader_.meta_or(meta_key::process_name, "process"), type_name());
   }
 
  private:
@@ -455,7 +456,7 @@ class Exporter {
         "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"#f8f8f8\"/>\n"
         "<text x=\"{2}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">{3}</text>\n",
         width, height, width / 2,
-        xml(fmt::format("{} · {} · {} {} · hotline", reader_.meta_or("process_name", "process"), type_name(),
+        xml(fmt::format("{} · {} · {} {} · hotline", reader_.meta_or(meta_key::process_name, "process"), type_name(),
                         nodes[0].value, unit)));
     for (const Placed& p : placed) {
       const FlameTree::Node& n = nodes[p.node];
@@ -501,11 +502,11 @@ class Exporter {
       p.mutable_period_type()->set_type(str("space"));
       p.mutable_period_type()->set_unit(str("bytes"));
       p.set_default_sample_type(str(sel.type_names[sel.main_value]));
-      if (reader_.meta_or("heap_mode") == "sampled") p.set_period(reader_.meta_int("heap_sample_bytes"));
+      if (reader_.meta_or(meta_key::heap_mode) == "sampled") p.set_period(reader_.meta_int(meta_key::heap_sample_bytes));
     }
     p.set_duration_nanos(sel.duration_ms * 1000000);
     p.add_comment(str(fmt::format("hotline {} recording {} ({} {})", HOTLINE_VERSION, reader_.path(),
-                                  reader_.meta_or("process_name"), type_name())));
+                                  reader_.meta_or(meta_key::process_name), type_name())));
 
     const auto modules = reader_.modules();
     const auto locations = reader_.locations();
@@ -580,7 +581,7 @@ class Exporter {
     // are never opened: they may be gone, or another file by now.
     // The main executable first: pprof names the profile after its first mapping.
     std::vector<std::int64_t> order;
-    const std::string exe = reader_.meta_or("exe");
+    const std::string exe = reader_.meta_or(meta_key::exe);
     for (const auto& [id, range] : module_range) {
       auto it = modules.find(id);
       const bool main = it != modules.end() && !exe.empty() && it->second.path.ends_with(exe.substr(exe.rfind('/') + 1));
@@ -653,8 +654,8 @@ std::string export_diff_flamegraph(const RecordingReader& base, const RecordingR
   from.fill(tree, base_sel, true);
   to.fill(tree, new_sel, false);
   Exporter::name_lines(tree);
-  const std::string title = fmt::format("{} → {} · {} diff · hotline", base.meta_or("process_name", "base"),
-                                        next.meta_or("process_name", "new"), to.type_name());
+  const std::string title = fmt::format("{} → {} · {} diff · hotline", base.meta_or(meta_key::process_name, "base"),
+                                        next.meta_or(meta_key::process_name, "new"), to.type_name());
   const std::string summary = fmt::format(
       "base {} ({} {}) → new {} ({} {}) · width: the new profile · red: share grew, blue: share shrank",
       base.path(), tree.nodes[0].base, to.unit(), next.path(), tree.nodes[0].value, to.unit());

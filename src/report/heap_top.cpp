@@ -1,4 +1,5 @@
 #include "report/heap_top.h"
+#include "store/meta_keys.h"
 
 #include <algorithm>
 #include <cctype>
@@ -60,23 +61,23 @@ HeapMetric parse_heap_metric(const std::string& name) {
 HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& options) {
   HeapTopReport report;
   report.file = reader.path();
-  report.process = reader.meta_or("process_name");
-  report.pids = reader.meta_or("pids");
-  report.heap_mode = reader.meta_or("heap_mode", "off");
-  report.heap_decision = reader.meta_or("heap_decision");
-  report.untracked_frees = static_cast<std::uint64_t>(reader.meta_int("heap_untracked_frees"));
-  report.dropped = static_cast<std::uint64_t>(reader.meta_int("heap_dropped"));
+  report.process = reader.meta_or(meta_key::process_name);
+  report.pids = reader.meta_or(meta_key::pids);
+  report.heap_mode = reader.meta_or(meta_key::heap_mode, "off");
+  report.heap_decision = reader.meta_or(meta_key::heap_decision);
+  report.untracked_frees = static_cast<std::uint64_t>(reader.meta_int(meta_key::heap_untracked_frees));
+  report.dropped = static_cast<std::uint64_t>(reader.meta_int(meta_key::heap_dropped));
   report.metric = options.metric;
-  report.sample_bytes = static_cast<std::uint64_t>(reader.meta_int("heap_sample_bytes"));
+  report.sample_bytes = static_cast<std::uint64_t>(reader.meta_int(meta_key::heap_sample_bytes));
   if (options.leaks) {
-    if (reader.meta_or("heap_at_exit") != "1") {
+    if (reader.meta_or(meta_key::heap_at_exit) != "1") {
       throw Error(ExitCode::invalid_args,
                   fmt::format("{} has no leak report: leaks are the blocks still allocated when a launched command "
                               "exits by itself, with its heap recorded to the end (this recording {})",
                               reader.path(),
                               report.heap_mode == "off"        ? "has no heap data"
                               : report.heap_mode == "detached" ? "lost its heap probes on the way"
-                              : reader.meta_or("mode") == "attach"
+                              : reader.meta_or(meta_key::mode) == "attach"
                                   ? "is of a running process"
                                   : "ended before the command did"),
                   "record with: hotline record -- CMD ARGS (no --duration shorter than the run); or see what is "

@@ -1,4 +1,5 @@
 #include "report/top.h"
+#include "store/meta_keys.h"
 
 #include <algorithm>
 #include <cctype>
@@ -78,13 +79,13 @@ std::vector<std::int64_t> select_checkpoints(const std::vector<CheckpointRow>& c
 TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
   TopReport report;
   report.file = reader.path();
-  report.process = reader.meta_or("process_name");
-  report.pids = reader.meta_or("pids");
-  report.frequency_hz = static_cast<int>(reader.meta_int("cpu_frequency_hz"));
-  report.lost = static_cast<std::uint64_t>(reader.meta_int("lost_user_stacks") + reader.meta_int("lost_kernel_stacks") +
-                                           reader.meta_int("dropped_samples"));
-  report.truncated = static_cast<std::uint64_t>(reader.meta_int("truncated_stacks"));
-  report.lost_events = static_cast<std::uint64_t>(reader.meta_int("lost_events"));
+  report.process = reader.meta_or(meta_key::process_name);
+  report.pids = reader.meta_or(meta_key::pids);
+  report.frequency_hz = static_cast<int>(reader.meta_int(meta_key::cpu_frequency_hz));
+  report.lost = static_cast<std::uint64_t>(reader.meta_int(meta_key::lost_user_stacks) + reader.meta_int(meta_key::lost_kernel_stacks) +
+                                           reader.meta_int(meta_key::dropped_samples));
+  report.truncated = static_cast<std::uint64_t>(reader.meta_int(meta_key::truncated_stacks));
+  report.lost_events = static_cast<std::uint64_t>(reader.meta_int(meta_key::lost_events));
 
   auto ids = select_checkpoints(reader.checkpoints(), options.window, &report.window_start_ms, &report.window_end_ms);
   report.duration_ms = report.window_end_ms - report.window_start_ms;
@@ -103,7 +104,9 @@ void cpu_lines(TopReport& report, const std::unordered_map<std::int64_t, std::ui
 
 void CpuLines::add(const std::unordered_map<std::int64_t, std::uint64_t>& counts) {
   std::set<const Acc*> seen;
-  for (const auto& [leaf, count] : counts) {
+  for (const auto& entry : counts) {
+    const std::int64_t leaf = entry.first;
+    const std::uint64_t count = entry.second;
     total_ += count;
     seen.clear();
     bool is_leaf = true;

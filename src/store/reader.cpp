@@ -1,4 +1,5 @@
 #include "store/reader.h"
+#include "store/meta_keys.h"
 
 #include <limits>
 
@@ -83,11 +84,11 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
     throw Error(ExitCode::database, fmt::format("{} is not a hotline recording (no meta table)", path),
                 "give a file written by 'hotline record'");
   }
-  if (meta_or("format") != kFormatName) {
+  if (meta_or(meta_key::format) != kFormatName) {
     throw Error(ExitCode::database, fmt::format("{} is not a hotline recording", path),
                 "give a file written by 'hotline record'");
   }
-  std::int64_t version = meta_int("schema_version", -1);
+  std::int64_t version = meta_int(meta_key::schema_version, -1);
   if (version > kSchemaVersion) {
     throw Error(ExitCode::database,
                 fmt::format("{} was written by a newer hotline (recording format {}, this hotline reads up to {})",

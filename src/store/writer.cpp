@@ -1,4 +1,5 @@
 #include "store/writer.h"
+#include "store/meta_keys.h"
 
 #include <fmt/format.h>
 
@@ -40,8 +41,8 @@ RecordingWriter::RecordingWriter(const std::string& path)
                                    "comm = excluded.comm, exe = excluded.exe, exit_ms = NULL");
   process_exited_ = Statement(db_, "UPDATE processes SET exit_ms = ? WHERE pid = ?");
   add_thread_ = Statement(db_, "INSERT OR IGNORE INTO threads(tid, pid, comm) VALUES (?, ?, ?)");
-  set_meta("format", kFormatName);
-  set_meta("schema_version", std::to_string(kSchemaVersion));
+  set_meta(meta_key::format, kFormatName);
+  set_meta(meta_key::schema_version, std::to_string(kSchemaVersion));
 }
 
 void RecordingWriter::set_meta(const std::string& key, const std::string& value) {

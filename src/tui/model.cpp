@@ -1,4 +1,5 @@
 #include "tui/model.h"
+#include "store/meta_keys.h"
 
 #include <algorithm>
 #include <limits>
@@ -43,21 +44,21 @@ void add_to_trend(std::vector<ViewLine>& lines, const LineIndex& index, const Fr
 bool ViewModel::update(const RecordingReader& reader) {
   bool changed = false;
   if (checkpoints_.empty()) {
-    process_ = reader.meta_or("process_name", "?");
-    pids_ = reader.meta_or("pids", "?");
+    process_ = reader.meta_or(meta_key::process_name, "?");
+    pids_ = reader.meta_or(meta_key::pids, "?");
     output_ = reader.path();
-    frequency_hz_ = static_cast<int>(reader.meta_int("cpu_frequency_hz"));
+    frequency_hz_ = static_cast<int>(reader.meta_int(meta_key::cpu_frequency_hz));
     changed = true;
   }
   // These may change while recording (the guard detaches the probes, the end is written).
-  const std::string heap_mode = reader.meta_or("heap_mode", "off");
-  const bool finished = !reader.meta_or("end_time").empty();
+  const std::string heap_mode = reader.meta_or(meta_key::heap_mode, "off");
+  const bool finished = !reader.meta_or(meta_key::end_time).empty();
   if (heap_mode != heap_mode_ || finished != finished_) changed = true;
   heap_mode_ = heap_mode;
   finished_ = finished;
   has_heap_ = reader.has_heap_table() && heap_mode_ != "off";
-  lost_ = static_cast<std::uint64_t>(reader.meta_int("lost_user_stacks") + reader.meta_int("lost_kernel_stacks") +
-                                     reader.meta_int("dropped_samples"));
+  lost_ = static_cast<std::uint64_t>(reader.meta_int(meta_key::lost_user_stacks) + reader.meta_int(meta_key::lost_kernel_stacks) +
+                                     reader.meta_int(meta_key::dropped_samples));
   const auto added = reader.checkpoints_after(checkpoints_.empty() ? 0 : checkpoints_.back().id);
   if (added.empty()) return changed;
   // Nodes and frames first: the new checkpoints' samples name them.

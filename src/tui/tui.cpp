@@ -1,4 +1,5 @@
 #include "tui/tui.h"
+#include "store/meta_keys.h"
 
 #include <curses.h>
 #include <langinfo.h>
@@ -88,7 +89,7 @@ class Ui {
       // the tenth minute as at the first.
       const bool changed = model_.update(reader);
       if (!changed && !dirty_) return;
-      interval_ms_ = std::max<std::int64_t>(reader.meta_int("interval_ms", 1000), 1);
+      interval_ms_ = std::max<std::int64_t>(reader.meta_int(meta_key::interval_ms, 1000), 1);
       ViewQuery q;
       q.filter = filter_;
       q.cpu_sort = cpu_sort_;

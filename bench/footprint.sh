@@ -12,7 +12,7 @@ build/tests/fixtures/demo &
 target=$!
 trap 'kill $target 2>/dev/null; rm -rf "$tmp"' EXIT
 sleep 0.5
-/usr/bin/time -f "%U %S %M %e" -o "$tmp/time" build/hotline record -q -F "$HZ" -d "${SECONDS_}s" \
+/usr/bin/time -f "%U %S %M %e" -o "$tmp/time" ${HOTLINE:-build/hotline} record -q -F "$HZ" -d "${SECONDS_}s" \
   -o "$tmp/rec.db" --pid "$target"
 read -r user sys rss_kb elapsed < "$tmp/time"
 samples=$(build/hotline query "$tmp/rec.db" "SELECT SUM(count) FROM cpu_samples" --csv | tail -1)

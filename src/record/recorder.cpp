@@ -18,11 +18,10 @@
 
 #include <fmt/format.h>
 
-#include "collect/cpu_collector.h"
-#include "collect/perf_collector.h"
 #include "collect/collector.h"
 #include "collect/collectors.h"
 #include "collect/process_tracker.h"
+#include "collect/sampling_backend.h"
 #include "collect/map_memory.h"
 #include "hotline_abi.h"
 #include "preflight/access.h"
@@ -179,11 +178,9 @@ class Session {
   std::unique_ptr<RecordingWriter> writer_;
   // The process tracker (fork, exec, exit), whose events every collector hears of: the BPF
   // tracker, or the perf_event sampler, which tracks through its own events.
-  std::unique_ptr<BpfProcessTracker> bpf_tracker_;
-  ProcessTracker* tracker_ = nullptr;
-  // The CPU sampler.
-  std::unique_ptr<CpuSource> collector_;
-  CpuCollector* bpf_ = nullptr;  // collector_, when it is the BPF sampler
+  // The CPU sampler with it (collect/sampling_backend).
+  SamplingBackend backend_;
+  ProcessTracker* tracker_ = nullptr;  // backend_.tracker
   // Every collector, drained at each checkpoint, with its sample types' ids in the recording.
   std::vector<std::unique_ptr<Collector>> collectors_;
   std::unique_ptr<SamplePipeline> pipeline_;  // samples into the recording
@@ -281,7 +278,7 @@ void Session::on_event(const ProcEvent& event) {
 // kernel itself ends perf events at an exec that makes a process privileged, so samples of a
 // process denied at exec are from before it.
 bool Session::may_profile(pid_t pid) {
-  if (caller_.unrestricted || bpf_ != nullptr || denied_at_exec_.contains(pid)) return true;
+  if (caller_.unrestricted || backend_.checks_in_kernel || denied_at_exec_.contains(pid)) return true;
   auto [it, inserted] = allowed_.try_emplace(pid, true);
   if (inserted) it->second = !profiling_refusal(caller_, pid).has_value();
   return it->second;
@@ -503,50 +500,24 @@ int Session::run() {
 
   if (!backend.fallback_note.empty()) warn(backend.fallback_note);  // even with --quiet: data is missing
   writer_->set_meta(meta_key::cpu_backend, to_string(backend.backend));
-  if (backend.backend == CpuBackend::bpf) {
-    auto scale = [&](std::uint32_t n) {
-      return static_cast<std::uint32_t>(std::clamp(n * options_.map_scale, 64.0, 16.0 * 1024 * 1024));
-    };
-    BpfProcessTracker::Options topts;
-    topts.max_processes = scale(topts.max_processes);
-    topts.access = access_;
-    CpuCollector::set_verbose(options_.verbose);
-    bpf_tracker_ = std::make_unique<BpfProcessTracker>(topts);
-    tracker_ = bpf_tracker_.get();
-    CpuCollector::Options copts;
-    copts.frequency_hz = options_.cpu_freq_hz;
-    copts.targets_fd = bpf_tracker_->targets_fd();
-    copts.stack_entries = scale(copts.stack_entries);
-    copts.count_entries = scale(copts.count_entries);
-    // Every map together: never more than 1/8 of RAM.
-    const std::uint64_t tracker_bytes = bpf_tracker_->tracker_map_bytes();
-    copts.max_map_bytes = map_budget_ > tracker_bytes ? map_budget_ - tracker_bytes : 0;
-    copts.access = access_;
-    auto bpf = std::make_unique<CpuCollector>(copts);
-    bpf_ = bpf.get();
-    writer_->set_meta(meta_key::map_halvings, std::to_string(bpf->map_halvings()));
-    if (int h = bpf->map_halvings(); h > 0) {
-      warn(fmt::format("BPF maps reduced to 1/{} of the requested size ({} stacks, {:.1f} MiB) to fit the memory "
-                       "available: more stacks may be lost per checkpoint",
-                       1 << h, bpf->options().stack_entries, static_cast<double>(bpf->map_bytes()) / (1 << 20)));
-    }
-    collector_ = std::move(bpf);
-  } else {
-    PerfCollector::Options popts;
-    popts.frequency_hz = options_.cpu_freq_hz;
-    popts.kernel = backend.kernel_frames;
-    if (access_.restricted) {
-      popts.may_profile = [caller = caller_](pid_t pid) { return !profiling_refusal(caller, pid).has_value(); };
-    }
-    auto perf = std::make_unique<PerfCollector>(popts);
-    tracker_ = perf.get();
-    collector_ = std::move(perf);
+  SamplingSetup sampling;
+  sampling.bpf = backend.backend == CpuBackend::bpf;
+  sampling.kernel_frames = backend.kernel_frames;
+  sampling.frequency_hz = options_.cpu_freq_hz;
+  sampling.map_scale = options_.map_scale;
+  sampling.map_budget = map_budget_;
+  sampling.access = access_;
+  if (access_.restricted) {
+    sampling.may_profile = [caller = caller_](pid_t pid) { return !profiling_refusal(caller, pid).has_value(); };
   }
+  sampling.verbose = options_.verbose;
+  backend_ = make_sampling_backend(sampling);
+  tracker_ = backend_.tracker;
+  for (const auto& [key, value] : backend_.meta) writer_->set_meta(key, value);
 
   std::vector<pid_t> roots = options_.pids;
   if (command_) roots = {command_->pid()};
-  if (bpf_tracker_) bpf_tracker_->attach();
-  collector_->attach();
+  backend_.attach();
   for (pid_t pid : roots) {
     warn_if_other_pid_namespace(pid);
     tracker_->add_target(pid);
@@ -555,7 +526,7 @@ int Session::run() {
   }
   writer_->set_meta(meta_key::heap_mode, to_string(heap_mode));
   MetaEntries decisions;
-  for (auto& c : collectors_after_launch(setup, *collector_, *tracker_, tracker_->tracker_map_bytes(),
+  for (auto& c : collectors_after_launch(setup, *backend_.sampler, *tracker_, tracker_->tracker_map_bytes(),
                                          [this](pid_t pid) { return may_profile(pid); }, decisions)) {
     add_collector(std::move(c));
   }
@@ -573,7 +544,7 @@ int Session::run() {
   writer_->set_meta(meta_key::exe, exe_for_check);
   if (command_) writer_->set_meta(meta_key::command, options_.command[0]);
   if (options_.verbose) {
-    info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory locked: {:.1f} MiB", collector_->cpu_count(),
+    info(fmt::format("sampling {} CPUs at {} Hz with the {}; kernel memory locked: {:.1f} MiB", backend_.sampler->cpu_count(),
                      options_.cpu_freq_hz,
                      backend.backend == CpuBackend::bpf ? "BPF sampler (maps)" : "perf_event sampler (ring buffers)",
                      static_cast<double>(map_bytes) / (1 << 20)));
@@ -684,9 +655,8 @@ int Session::run() {
   if (const std::uint64_t lost = tracker_->events_lost(); lost > 0) {
     warn(fmt::format("{} process events were lost: some child processes may be missing; raise --map-scale", lost));
   }
-  collector_.reset();
   tracker_ = nullptr;
-  bpf_tracker_.reset();
+  backend_.reset();
   try {
     if (!disk_full_) writer_->finish();
   } catch (const DiskFull&) {

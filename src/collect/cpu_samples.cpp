@@ -28,7 +28,6 @@ std::vector<StackSample> CpuSamples::drain() {
     t.kernel_ips = std::move(s.kernel_ips);
     t.truncated = s.truncated;
     t.values = {s.count};
-    kept_ += s.count;
     out.push_back(std::move(t));
   }
   return out;
@@ -37,7 +36,6 @@ std::vector<StackSample> CpuSamples::drain() {
 MetaEntries CpuSamples::meta() const {
   const CpuStats st = source_.stats();
   MetaEntries m = {
-      {meta_key::samples, std::to_string(kept_)},
       {meta_key::lost_user_stacks, std::to_string(st.user_stacks_lost)},
       {meta_key::lost_kernel_stacks, std::to_string(st.kernel_stacks_lost)},
       {meta_key::dropped_samples, std::to_string(st.counts_full)},

@@ -27,7 +27,7 @@ class CpuSamples final : public Collector {
   CpuSource& source_;
   std::function<bool(pid_t)> keep_;
   bool restricted_;
-  std::uint64_t kept_ = 0, denied_ = 0;
+  std::uint64_t denied_ = 0;
 };
 
 }  // namespace hotline

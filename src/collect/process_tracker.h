@@ -35,6 +35,8 @@ class ProcessTracker {
   virtual void add_target(pid_t pid) = 0;
   // Stops tracking a process (and what it forks from now on): it may no longer be profiled.
   virtual void remove_target(pid_t pid) = 0;
+  // Starts following the tracked processes' forks, execs and exits.
+  virtual void attach() = 0;
   // Waits up to `timeout_ms` for process events and hands each to `on_event`.
   virtual void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) = 0;
   // The BPF map of tracked processes (tgid -> 1) other BPF objects share; -1 when none.
@@ -59,7 +61,7 @@ class BpfProcessTracker final : public ProcessTracker {
   // What the maps of `options` lock, before creating them (collect/map_memory.h).
   static std::uint64_t estimated_map_bytes(const Options& options);
   // Attaches the fork/exec/exit programs.
-  void attach();
+  void attach() override;
 
   void add_target(pid_t pid) override;
   void remove_target(pid_t pid) override;

@@ -12,7 +12,7 @@
 namespace hotline {
 
 void SamplingBackend::attach() {
-  if (auto* bpf = dynamic_cast<BpfProcessTracker*>(owned_tracker.get())) bpf->attach();
+  tracker->attach();  // the fallback is both: its attach does nothing either way
   sampler->attach();
 }
 

@@ -291,6 +291,7 @@ void Session::add_collector(std::unique_ptr<Collector> collector) {
 
 void Session::write_stats() {
   writer_->set_meta(meta_key::lost_events, std::to_string(tracker_->events_lost()));
+  writer_->set_meta(meta_key::samples, std::to_string(samples_written_));  // CPU samples stored
   for (const auto& c : collectors_) {
     for (const auto& [key, value] : c->meta()) writer_->set_meta(key, value);
   }

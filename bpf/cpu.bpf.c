@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CPU sampling: runs on every software cpu-clock tick of every CPU, keeps only ticks of
  * tracked processes, and counts (thread, user stack id, kernel stack id). User stacks come
- * from the unwinder seam (unwind.h) into stack-trace maps: only instruction pointers reach
- * user space, never stack memory.
+ * from the unwinder seam (unwind.h) into stack maps: only instruction pointers reach user
+ * space, never stack memory.
  *
  * Double buffering: user space flips `slot` at each checkpoint, waits for an RCU grace
  * period, then drains and clears the counts and stack maps of the old slot while this
@@ -20,14 +20,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 
-struct stack_map {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(u32));
-	__uint(value_size, HOTLINE_MAX_STACK_DEPTH * sizeof(u64));
-};
-struct stack_map stacks0 SEC(".maps");
-struct stack_map stacks1 SEC(".maps");
+HOTLINE_STACK_MAP(stacks0, 16384);
+HOTLINE_STACK_MAP(stacks1, 16384);
 
 struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,12 +83,26 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	key.tid = (u32)pid_tgid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 
+	/* The user registers: the interrupted ones, or those saved at kernel entry. */
+	struct pt_regs user = {};
+	if ((ctx->regs.cs & 3) == 3) {
+		user.ip = ctx->regs.ip;
+		user.sp = ctx->regs.sp;
+		user.bp = ctx->regs.bp;
+	} else if (hotline_unwind_mode != HOTLINE_UNWIND_MODE_FP) {
+		struct pt_regs *saved = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		if (saved)
+			bpf_probe_read_kernel(&user, sizeof(user), saved);
+	}
+
 	if (slot == 0) {
-		key.user_stack = stack_key(hotline_user_stack(ctx, &stacks0), HOTLINE_CPU_STAT_USER_STACK_LOST);
+		key.user_stack = stack_key(hotline_user_stack(ctx, tgid, user.ip, user.sp, user.bp, &stacks0),
+					   HOTLINE_CPU_STAT_USER_STACK_LOST);
 		key.kernel_stack = stack_key(hotline_kernel_stack(ctx, &stacks0), HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
 		count_sample(&counts0, &key);
 	} else {
-		key.user_stack = stack_key(hotline_user_stack(ctx, &stacks1), HOTLINE_CPU_STAT_USER_STACK_LOST);
+		key.user_stack = stack_key(hotline_user_stack(ctx, tgid, user.ip, user.sp, user.bp, &stacks1),
+					   HOTLINE_CPU_STAT_USER_STACK_LOST);
 		key.kernel_stack = stack_key(hotline_kernel_stack(ctx, &stacks1), HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
 		count_sample(&counts1, &key);
 	}

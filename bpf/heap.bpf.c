@@ -14,9 +14,10 @@
  * Kept in the kernel: live blocks (pid, pointer → size, site) and cumulative totals per
  * allocation site. What reaches user space: sizes, counts, instruction pointers.
  *
- * User memory read: exactly two 8-byte words per call, both allocator ABI: the return
- * address at the entry's stack pointer (the immediate caller), and posix_memalign's result
- * pointer through its first argument. Nothing else. */
+ * User memory read: two 8-byte words per call of allocator ABI: the return address at the
+ * entry's stack pointer (the immediate caller), and posix_memalign's result pointer through
+ * its first argument; and, with unwind tables (unwind.h), the return addresses and saved
+ * frame pointers of the stack, 8 bytes at a time. Nothing else. */
 #include "core_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -78,12 +79,7 @@ struct {
 	__type(value, struct hotline_heap_totals);
 } sites SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 32768);
-	__uint(key_size, sizeof(u32));
-	__uint(value_size, HOTLINE_MAX_STACK_DEPTH * sizeof(u64));
-} heap_stacks SEC(".maps");
+HOTLINE_STACK_MAP(heap_stacks, 32768);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -112,7 +108,7 @@ static __always_inline int enter(struct pt_regs *ctx, u32 tgid, u32 tid, u64 siz
 	call.kind = kind;
 	call.depth = 1;
 	call.key.pid = tgid;
-	const s32 id = hotline_user_stack(ctx, &heap_stacks);
+	const s32 id = hotline_user_stack(ctx, tgid, PT_REGS_IP(ctx), PT_REGS_SP(ctx), PT_REGS_FP(ctx), &heap_stacks);
 	call.key.stack = id >= 0 ? id : -1;
 	if (id < 0)
 		stat_add(HOTLINE_HEAP_STAT_STACK_LOST, 1);

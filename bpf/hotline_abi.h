@@ -20,6 +20,93 @@
 #define HOTLINE_MAX_STACK_DEPTH 127
 #define HOTLINE_COMM_LEN 16
 
+/* A stored stack, user or kernel, innermost first: what every stack map holds (a hash map
+ * keyed by a 31-bit id derived from `hash`; bpf/unwind.h stores, src/unwind/stack_reader reads
+ * back). `stop` says why a user stack ends where it does. */
+struct hotline_stack {
+	__u64 hash; /* of the frames and the stop reason: tells stacks sharing an id apart */
+	__u32 len;  /* frames in ips[] */
+	__u32 stop; /* enum hotline_unwind_stop */
+	__u64 ips[HOTLINE_MAX_STACK_DEPTH];
+};
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_stack) == 16 + 8 * HOTLINE_MAX_STACK_DEPTH, "hotline_stack layout");
+
+/* Why a user stack ends. Counted per sample in meta (unwind_stop_*) and shown as the stack's
+ * outermost frame ("[unwind: ...]") unless it reached its root. */
+enum hotline_unwind_stop {
+	HOTLINE_UNWIND_FP = 0,          /* the kernel's frame-pointer walk ended: root or not, unknown */
+	HOTLINE_UNWIND_ROOT,            /* the outermost frame (its return address is undefined or 0) */
+	HOTLINE_UNWIND_DEPTH,           /* the depth limit cut the outermost callers */
+	HOTLINE_UNWIND_NO_TABLE,        /* code without an unwind table, where frame pointers failed too */
+	HOTLINE_UNWIND_INVALID,         /* no rule covers the address, or its rule cannot be followed */
+	HOTLINE_UNWIND_READ_FAULT,      /* a stack word could not be read */
+	HOTLINE_UNWIND_UNKNOWN_MAPPING, /* a return address in no executable mapping known */
+	HOTLINE_UNWIND_STOP_COUNT
+};
+
+/* ---- Unwind tables (src/unwind/, bpf/unwind.h): rules from .eh_frame per executable file,
+ * the executable mappings of every tracked process. Loaded by user space, read by BPF. ---- */
+
+/* The rule for a range of instructions (x86-64): how to find the caller's frame. The return
+ * address is always at CFA - 8 (anything else is HOTLINE_RULE_INVALID). */
+enum hotline_rule_kind {
+	HOTLINE_RULE_INVALID = 0,   /* no rule (a gap between FDEs), or one hotline cannot follow */
+	HOTLINE_RULE_CFA_RSP,       /* CFA = rsp + cfa_offset */
+	HOTLINE_RULE_CFA_RBP,       /* CFA = rbp + cfa_offset */
+	HOTLINE_RULE_CFA_RBP_DEREF, /* CFA = *(rbp + cfa_offset) (stack realignment) */
+	HOTLINE_RULE_PLT,           /* CFA = rsp + cfa_offset, + 8 when (rip & 15) >= rbp_offset */
+	HOTLINE_RULE_SIGNAL,        /* a signal trampoline: registers from the ucontext at rsp */
+	HOTLINE_RULE_STOP,          /* the outermost frame: the return address is undefined */
+};
+enum hotline_rbp_rule {
+	HOTLINE_RBP_SAME = 0, /* the caller's rbp is this frame's */
+	HOTLINE_RBP_AT_CFA,   /* saved at CFA + rbp_offset */
+};
+struct hotline_unwind_rule {
+	__u8 kind; /* enum hotline_rule_kind */
+	__u8 rbp;  /* enum hotline_rbp_rule */
+	__u16 pad;
+	__s32 cfa_offset;
+	__s32 rbp_offset;
+};
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_unwind_rule) == 12, "hotline_unwind_rule layout");
+
+/* A table's rows are u32: (file address & 0xffff) << 16 | rule index, sorted, grouped by
+ * 64 KiB page of file address; a page's rows start with one at its first byte when a rule
+ * covers it. */
+#define HOTLINE_UNWIND_PAGE_SHIFT 16
+struct hotline_unwind_page_key {
+	__u32 table; /* slot in unwind_tables */
+	__u32 page;  /* file address >> HOTLINE_UNWIND_PAGE_SHIFT */
+};
+struct hotline_unwind_page {
+	__u32 first; /* index of the page's first row in the table */
+	__u32 count;
+};
+
+/* The executable mappings of a process, sorted by start. */
+#define HOTLINE_UNWIND_MAX_MAPPINGS 256
+#define HOTLINE_UNWIND_TABLE_NONE 0xffffffffu
+struct hotline_unwind_mapping {
+	__u64 start;
+	__u64 end;
+	__u64 bias;  /* file address = ip - bias */
+	__u32 table; /* slot in unwind_tables; HOTLINE_UNWIND_TABLE_NONE: frame pointers */
+	__u32 pad;
+};
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_unwind_mapping) == 32, "hotline_unwind_mapping layout");
+struct hotline_unwind_proc {
+	__u32 count;
+	__u32 pad;
+	struct hotline_unwind_mapping mappings[HOTLINE_UNWIND_MAX_MAPPINGS];
+};
+
+/* Sent (rate-limited) when a tracked process's stack met an address in no known mapping, or
+ * the process has no mappings loaded yet: user space reads its mappings again. */
+struct hotline_unwind_request {
+	__u32 pid;
+};
+
 /* Key of the per-checkpoint CPU sample counts: one entry per (thread, user stack,
  * kernel stack). A stack id of -1 means "no stack of that kind" (e.g. no kernel part
  * because the sample hit user mode). */

@@ -13,6 +13,7 @@
 #include "access.h"
 #include "helpers.h"
 #include "targets.h"
+#include "unwind_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -58,6 +59,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		hotline_counter_add(&proc_stats, HOTLINE_PROC_STAT_TARGETS_FULL, 1);
 		return 0;
 	}
+	/* The child runs in a copy of its parent's address space: the same mappings. */
+	struct hotline_unwind_proc *mappings = bpf_map_lookup_elem(&unwind_procs, &parent_tgid);
+	if (mappings)
+		bpf_map_update_elem(&unwind_procs, &child_tgid, mappings, BPF_ANY);
 	emit(HOTLINE_PROC_FORK, child_tgid, parent_tgid);
 	return 0;
 }
@@ -71,6 +76,7 @@ int BPF_PROG(on_exec, struct task_struct *task)
 	u32 tgid = BPF_CORE_READ(task, tgid);
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
+	bpf_map_delete_elem(&unwind_procs, &tgid); /* a new program: its mappings are loaded again */
 	if (!hotline_may_profile(task)) {
 		bpf_map_delete_elem(&targets, &tgid);
 		emit(HOTLINE_PROC_DENIED, tgid, 0);
@@ -91,6 +97,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&unwind_procs, &tgid);
 	emit(HOTLINE_PROC_EXIT, tgid, 0);
 	return 0;
 }

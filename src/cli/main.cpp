@@ -169,7 +169,8 @@ int run(int argc, char** argv) {
   // record
   RecordOptions ro;
   int pid = 0;
-  std::string process, interval = "1s", duration, cpu_freq_env, heap_mode = "auto", heap_probes = "per-process";
+  std::string process, interval = "1s", duration, cpu_freq_env, heap_mode = "auto", heap_probes = "per-process",
+              unwind = "auto";
   auto* rec = app.add_subcommand("record", "Record CPU samples of a process (--pid, --process) or a command (-- CMD)");
   rec->add_option("--pid,-p", pid, "Profile the running process with this pid (and the processes it forks)")
       ->check(CLI::PositiveNumber);
@@ -229,6 +230,14 @@ int run(int argc, char** argv) {
                   "Heap sampled mode: mean bytes allocated between two samples (smaller: more precise, costlier)")
       ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 34))
       ->envname("HOTLINE_HEAP_SAMPLE_BYTES")
+      ->capture_default_str();
+  rec->add_option("--unwind", unwind,
+                  "How user stacks are unwound: tables (from each file's .eh_frame, inside the kernel: complete "
+                  "stacks through code without frame pointers), fp (frame pointers only, the kernel's walk), or "
+                  "auto (tables where a file has them, frame pointers elsewhere). The perf_event sampler (--cpu-backend "
+                  "perf) unwinds by frame pointers only")
+      ->check(CLI::IsMember({"auto", "fp", "tables"}))
+      ->envname("HOTLINE_UNWIND")
       ->capture_default_str();
   rec->add_option("command", ro.command, "Command to launch and profile, after --");
 
@@ -374,6 +383,7 @@ int run(int argc, char** argv) {
     if (const char* dir = std::getenv("HOTLINE_OUTPUT_DIR")) ro.output_dir = dir;
     ro.heap = parse_heap_request(heap_mode);
     ro.heap_probes = parse_heap_probe_scope(heap_probes);
+    parse_unwind_mode(unwind.c_str(), ro.unwind);
     ro.live_view = !ro.quiet && !no_view && live_view_possible();
     return run_record(ro);
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/sample_types.h"
+#include "unwind/stack_reader.h"
 
 namespace hotline {
 
@@ -29,6 +30,9 @@ struct StackSample {
   // not a return address: it is resolved as is, every other one is stepped back into its call.
   bool user_leaf_exact = false;
   bool truncated = false;             // a stack reached the depth limit: its outermost callers are cut
+  // Why the user stack ends there: the kernel's frame-pointer walk (no telling), its root,
+  // or a reason the unwinder stopped (the recording shows it as the outermost frame).
+  UnwindStop user_stop = UnwindStop::frame_pointers;
   std::vector<std::uint64_t> values;  // one per sample_types(), in that order
 };
 

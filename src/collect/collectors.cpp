@@ -32,6 +32,8 @@ std::vector<std::unique_ptr<Collector>> collectors_after_launch(const CollectorS
     o.verbose = setup.verbose;
     o.quiet = setup.quiet;
     o.targets_fd = tracker.targets_fd();
+    o.unwind_maps = tracker.unwind_maps();
+    o.unwind = o.unwind_maps != nullptr ? setup.unwind : UnwindMode::fp;
     o.map_bytes_left = setup.map_budget > map_bytes_used ? setup.map_budget - map_bytes_used : 0;
     o.access = setup.access;
     std::string why_not;

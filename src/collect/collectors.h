@@ -10,6 +10,7 @@
 
 #include "collect/bpf_access.h"
 #include "collect/collector.h"
+#include "unwind/unwind_maps.h"
 
 namespace hotline {
 
@@ -28,6 +29,7 @@ struct CollectorSetup {
   std::uint64_t map_budget = 0;  // every map of every collector and the tracker together
   bool verbose = false, quiet = false;
   BpfAccessRule access;
+  UnwindMode unwind = UnwindMode::fp;  // the CPU sampler's (the heap probes unwind the same way)
 };
 
 // The collectors that must exist before a launched command starts (they hand it what it

@@ -111,6 +111,14 @@ CpuCollector::CpuCollector(const Options& options) : options_(options) {
       skel_ = nullptr;
       throw bpf_error("cannot share the process tracker's map with the CPU sampler", err);
     }
+    if (options_.unwind_maps != nullptr) {
+      if (int err = reuse_unwind_maps(skel_->maps, *options_.unwind_maps); err != 0) {
+        skeleton::destroy_cpu(skel_);
+        skel_ = nullptr;
+        throw bpf_error("cannot share the unwind tables with the CPU sampler", err);
+      }
+    }
+    skel_->rodata->hotline_unwind_mode = static_cast<std::uint32_t>(options_.unwind);
     for (bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1}) bpf_map__set_max_entries(m, options_.stack_entries);
     for (bpf_map* m : {skel_->maps.counts0, skel_->maps.counts1}) bpf_map__set_max_entries(m, options_.count_entries);
     skel_->rodata->hotline_restricted = options_.access.restricted ? 1 : 0;
@@ -145,9 +153,9 @@ bool CpuCollector::halve_maps() {
 std::uint64_t CpuCollector::estimated_map_bytes() const {
   using namespace map_memory;
   // The targets map is the process tracker's (its own estimate).
-  return 2 * (stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, options_.stack_entries) +
+  return 2 * (hash(sizeof(std::uint32_t), sizeof(hotline_stack), options_.stack_entries) +
               hash(sizeof(hotline_cpu_key), sizeof(std::uint64_t), options_.count_entries)) +
-         percpu_array(8, HOTLINE_CPU_STAT_COUNT) + mmapable_array(8, 1) +
+         percpu_array(8, HOTLINE_CPU_STAT_COUNT) + percpu_array(sizeof(hotline_stack), 1) + mmapable_array(8, 1) +
          mmapable_array(32, 1);  // .bss (slot), .rodata (access rule)
 }
 
@@ -206,9 +214,12 @@ std::vector<CpuSample> CpuCollector::drain() {
     s.tid = static_cast<pid_t>(k.tid);
     s.comm.assign(k.comm, strnlen(k.comm, sizeof k.comm));
     s.count = count;
-    s.user_ips = stacks.read(k.user_stack);
-    s.kernel_ips = stacks.read(k.kernel_stack);
-    s.truncated = StackReader::truncated(s.user_ips) || StackReader::truncated(s.kernel_ips);
+    const ReadStack& user = stacks.read(k.user_stack);
+    const ReadStack& kernel = stacks.read(k.kernel_stack);
+    s.user_ips = user.ips;
+    s.kernel_ips = kernel.ips;
+    s.user_stop = user.stop;
+    s.truncated = StackReader::truncated(user) || StackReader::truncated(kernel);
     if (s.truncated) truncated_ += count;
     out.push_back(std::move(s));
   }
@@ -242,7 +253,7 @@ CpuStats CpuCollector::stats() const {
 std::uint64_t CpuCollector::map_bytes() const {
   std::uint64_t total = 0;
   for (const bpf_map* m : {skel_->maps.stacks0, skel_->maps.stacks1, skel_->maps.counts0, skel_->maps.counts1,
-                           skel_->maps.cpu_stats, skel_->maps.bss, skel_->maps.rodata}) {
+                           skel_->maps.cpu_stats, skel_->maps.unwind_scratch, skel_->maps.bss, skel_->maps.rodata}) {
     total += map_memory::locked(bpf_map__fd(m));
   }
   return total;

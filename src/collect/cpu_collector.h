@@ -14,6 +14,7 @@
 
 #include "collect/cpu_source.h"
 #include "collect/bpf_access.h"
+#include "unwind/unwind_maps.h"
 #include "util/fd.h"
 
 struct cpu_bpf;
@@ -32,6 +33,8 @@ class CpuCollector final : public CpuSource {
     // whenever the kernel refuses them for lack of memory.
     std::uint64_t max_map_bytes = ~0ull;
     BpfAccessRule access;  // who may be sampled (bpf/access.h)
+    UnwindMode unwind = UnwindMode::fp;
+    const UnwindMapFds* unwind_maps = nullptr;  // the process tracker's (required unless fp)
   };
 
   // Loads the BPF object (CO-RE against the running kernel's BTF). Throws Error.

@@ -27,6 +27,8 @@ std::vector<StackSample> CpuSamples::drain() {
     t.user_ips = std::move(s.user_ips);
     t.kernel_ips = std::move(s.kernel_ips);
     t.truncated = s.truncated;
+    t.user_stop = s.user_stop;
+    if (!t.user_ips.empty()) stops_[static_cast<std::size_t>(s.user_stop)] += s.count;
     t.values = {s.count};
     out.push_back(std::move(t));
   }
@@ -42,6 +44,10 @@ MetaEntries CpuSamples::meta() const {
       {meta_key::truncated_stacks, std::to_string(st.truncated)},
   };
   if (restricted_) m.emplace_back(meta_key::denied_samples, std::to_string(st.denied + denied_));
+  for (int i = 0; i < kUnwindStopCount; ++i) {
+    m.emplace_back(std::string(meta_key::unwind_stop_prefix) + to_string(static_cast<UnwindStop>(i)),
+                   std::to_string(stops_[static_cast<std::size_t>(i)]));
+  }
   return m;
 }
 

@@ -2,6 +2,8 @@
 // CPU samples as a collector: what a CPU sampler (the BPF sampler or the perf_event
 // fallback) counted per thread and stack, one `cpu` value each, with its loss counters.
 // The sampler itself is the session's: it also tracks the processes (fork, exec, exit).
+#include <array>
+#include <cstdint>
 #include <functional>
 
 #include "collect/collector.h"
@@ -28,6 +30,7 @@ class CpuSamples final : public Collector {
   std::function<bool(pid_t)> keep_;
   bool restricted_;
   std::uint64_t denied_ = 0;
+  std::array<std::uint64_t, kUnwindStopCount> stops_{};  // samples per reason their user stack ends
 };
 
 }  // namespace hotline

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "unwind/stack_reader.h"
+
 namespace hotline {
 
 struct CpuSample {
@@ -17,6 +19,7 @@ struct CpuSample {
   std::vector<std::uint64_t> user_ips;    // innermost first
   std::vector<std::uint64_t> kernel_ips;  // innermost first; empty when the tick hit user mode
   bool truncated = false;                 // a stack hit the depth limit
+  UnwindStop user_stop = UnwindStop::frame_pointers;  // why the user stack ends there
   std::uint64_t count = 0;
 };
 

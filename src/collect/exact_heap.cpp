@@ -24,6 +24,8 @@ std::unique_ptr<ExactHeap> ExactHeap::load(const Options& o, std::string& why_no
   hopts.site_entries = scale(hopts.site_entries);
   hopts.stack_entries = scale(hopts.stack_entries);
   hopts.targets_fd = o.targets_fd;
+  hopts.unwind = o.unwind;
+  hopts.unwind_maps = o.unwind_maps;
   hopts.access = o.access;
   hopts.per_process = o.per_process;
   hopts.uprobe_multi = o.uprobe_multi;

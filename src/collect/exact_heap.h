@@ -28,6 +28,8 @@ class ExactHeap final : public Collector {
     bool verbose = false;
     bool quiet = false;
     int targets_fd = -1;         // the process tracker's map of tracked processes
+    UnwindMode unwind = UnwindMode::fp;
+    const UnwindMapFds* unwind_maps = nullptr;
     std::uint64_t map_bytes_left = 0;  // of the budget every map shares
     BpfAccessRule access;
   };

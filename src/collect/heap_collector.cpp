@@ -105,7 +105,8 @@ std::uint64_t HeapCollector::estimated_map_bytes(const Options& o) {
   return hash(sizeof(std::uint32_t), 24 + sizeof(hotline_heap_key) + 8, 16384) +   // pending_calls (struct pending)
          hash(16, 8 + sizeof(hotline_heap_key), o.live_entries) +                  // live
          hash(sizeof(hotline_heap_key), sizeof(hotline_heap_totals), o.site_entries) +  // sites
-         stack_trace(HOTLINE_MAX_STACK_DEPTH * 8, o.stack_entries) +                // heap_stacks
+         hash(sizeof(std::uint32_t), sizeof(hotline_stack), o.stack_entries) +     // heap_stacks
+         percpu_array(sizeof(hotline_stack), 1) +                                   // unwind_scratch
          percpu_array(8, HOTLINE_HEAP_STAT_COUNT) + mmapable_array(32, 1);           // heap_stats, .rodata
 }
 
@@ -122,7 +123,9 @@ HeapCollector::HeapCollector(const Options& options) : options_(options) {
   skel_->rodata->hotline_gid = options_.access.gid;
   skel_->rodata->hotline_caps = options_.access.permitted_caps;
   skel_->rodata->hotline_self = static_cast<std::uint32_t>(::getpid());
+  skel_->rodata->hotline_unwind_mode = static_cast<std::uint32_t>(options_.unwind);
   int err = bpf_map__reuse_fd(skel_->maps.targets, options_.targets_fd);
+  if (err == 0 && options_.unwind_maps != nullptr) err = reuse_unwind_maps(skel_->maps, *options_.unwind_maps);
   if (err == 0 && multi_) {
     err = bpf_program__set_expected_attach_type(skel_->progs.heap_enter, static_cast<bpf_attach_type>(kBpfTraceUprobeMulti));
     if (err == 0) {
@@ -500,11 +503,14 @@ std::vector<HeapDelta> HeapCollector::drain() {
     d.free_bytes = now.free_bytes - before.free_bytes;
     d.free_count = now.free_count - before.free_count;
     before = {now.alloc_bytes, now.alloc_count, now.free_bytes, now.free_count};
-    // The caller from the stack pointer, then the frame-pointer chain without its first
-    // entry (inside the allocator).
-    if (key.caller != 0) d.user_ips.push_back(key.caller);
-    const std::vector<std::uint64_t>& chain = stacks.read(key.stack);
-    for (std::size_t i = 1; i < chain.size(); ++i) d.user_ips.push_back(chain[i]);
+    // Without its first entry (inside the allocator). The kernel's frame-pointer walk skips
+    // the immediate caller (the allocator has not pushed a frame yet at its entry): it comes
+    // from the stack pointer. An unwinder from tables has it as its second frame.
+    const ReadStack& chain = stacks.read(key.stack);
+    const bool from_tables = chain.stop != UnwindStop::frame_pointers && chain.ips.size() >= 2;
+    if (!from_tables && key.caller != 0) d.user_ips.push_back(key.caller);
+    for (std::size_t i = 1; i < chain.ips.size(); ++i) d.user_ips.push_back(chain.ips[i]);
+    d.user_stop = from_tables ? chain.stop : UnwindStop::frame_pointers;
     out.push_back(std::move(d));
   }
   for (const auto& k : finished) {
@@ -537,7 +543,7 @@ HeapStats HeapCollector::stats() const {
 std::uint64_t HeapCollector::map_bytes() const {
   std::uint64_t total = 0;
   for (const bpf_map* m : {skel_->maps.pending_calls, skel_->maps.live, skel_->maps.sites, skel_->maps.heap_stacks,
-                           skel_->maps.heap_stats, skel_->maps.rodata}) {
+                           skel_->maps.heap_stats, skel_->maps.unwind_scratch, skel_->maps.rodata}) {
     total += map_memory::locked(bpf_map__fd(m));
   }
   return total;  // `targets` is the CPU sampler's, counted there

@@ -30,6 +30,8 @@
 #include "collect/bpf_access.h"
 #include "collect/map_memory.h"
 #include "target/target_file.h"
+#include "unwind/stack_reader.h"
+#include "unwind/unwind_maps.h"
 #include "util/fd.h"
 
 struct heap_bpf;
@@ -40,6 +42,7 @@ namespace hotline {
 struct HeapDelta {
   pid_t pid = 0;
   std::vector<std::uint64_t> user_ips;  // innermost first: the allocator's caller, then its callers
+  UnwindStop user_stop = UnwindStop::frame_pointers;
   std::uint64_t alloc_bytes = 0, alloc_count = 0, free_bytes = 0, free_count = 0;
 };
 
@@ -68,6 +71,8 @@ class HeapCollector {
     std::uint32_t stack_entries = 1u << 15;
     int targets_fd = -1;  // the CPU sampler's tracked processes (required)
     BpfAccessRule access;
+    UnwindMode unwind = UnwindMode::fp;
+    const UnwindMapFds* unwind_maps = nullptr;  // the process tracker's (required unless fp)
     bool per_process = false;  // one probe set per process and file (callers without CAP_SYS_PTRACE)
     bool uprobe_multi = false;  // the kernel has uprobe_multi links (HostFacts::uprobe_multi)
     std::size_t max_probe_sets = 64;

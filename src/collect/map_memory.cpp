@@ -39,6 +39,11 @@ std::uint64_t hash(std::uint32_t key_size, std::uint32_t value_size, std::uint32
   return kHtab + kBucket * pow2(n) + 32 * p + element * (n + p) + 8 * p;
 }
 
+std::uint64_t hash_on_demand(std::uint32_t entries) {
+  const std::uint64_t p = cpus();
+  return kHtab + kBucket * pow2(entries) + 32 * p;  // elements are charged as they are added
+}
+
 std::uint64_t stack_trace(std::uint32_t value_size, std::uint32_t entries) {
   return kStackMap + 8 * pow2(entries) + std::uint64_t{entries} * (kStackBucket + value_size);
 }

@@ -23,6 +23,8 @@ namespace hotline::map_memory {
 
 // A preallocated BPF_MAP_TYPE_HASH (with the kernel's extra element per possible CPU).
 std::uint64_t hash(std::uint32_t key_size, std::uint32_t value_size, std::uint32_t entries);
+// A BPF_F_NO_PREALLOC hash map, empty (its elements are charged as they are added).
+std::uint64_t hash_on_demand(std::uint32_t entries);
 std::uint64_t stack_trace(std::uint32_t value_size, std::uint32_t entries);
 std::uint64_t ringbuf(std::uint32_t data_bytes);
 std::uint64_t percpu_array(std::uint32_t value_size, std::uint32_t entries);

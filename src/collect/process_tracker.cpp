@@ -41,6 +41,14 @@ BpfProcessTracker::BpfProcessTracker(const Options& options) : options_(options)
   skel_ = skeleton::open_proc();
   if (skel_ == nullptr) throw bpf_error("cannot open the process tracker BPF object", errno);
   bpf_map__set_max_entries(skel_->maps.targets, options_.max_processes);
+  bpf_map__set_max_entries(skel_->maps.unwind_procs, options_.max_processes);
+  bpf_map__set_max_entries(skel_->maps.unwind_request_times, options_.unwind_tables ? options_.max_processes : 1);
+  if (!options_.unwind_tables) {
+    // Unused with frame pointers: the smallest maps the programs load with.
+    bpf_map__set_max_entries(skel_->maps.unwind_rules, 1);
+    bpf_map__set_max_entries(skel_->maps.unwind_tables, 1);
+    bpf_map__set_max_entries(skel_->maps.unwind_pages, 1);
+  }
   skel_->rodata->hotline_restricted = options_.access.restricted ? 1 : 0;
   skel_->rodata->hotline_uid = options_.access.uid;
   skel_->rodata->hotline_gid = options_.access.gid;
@@ -50,6 +58,9 @@ BpfProcessTracker::BpfProcessTracker(const Options& options) : options_(options)
     skel_ = nullptr;
     throw bpf_error("cannot load the process tracker BPF programs", err);
   }
+  unwind_ = {bpf_map__fd(skel_->maps.unwind_procs),    bpf_map__fd(skel_->maps.unwind_pages),
+             bpf_map__fd(skel_->maps.unwind_rules),    bpf_map__fd(skel_->maps.unwind_tables),
+             bpf_map__fd(skel_->maps.unwind_requests), bpf_map__fd(skel_->maps.unwind_request_times)};
   events_ = ring_buffer__new(bpf_map__fd(skel_->maps.proc_events), handle_event, &on_event_, nullptr);
   if (events_ == nullptr) {
     const int err = errno;
@@ -67,8 +78,14 @@ BpfProcessTracker::~BpfProcessTracker() {
 
 std::uint64_t BpfProcessTracker::estimated_map_bytes(const Options& o) {
   using namespace map_memory;
+  // The unwind maps' hash maps allocate per entry (BPF_F_NO_PREALLOC): empty at creation.
+  const std::uint32_t requesters = o.unwind_tables ? o.max_processes : 1;
+  const std::uint32_t tables = o.unwind_tables ? 1024 : 1;
   return hash(sizeof(std::uint32_t), 1, o.max_processes) + percpu_array(8, HOTLINE_PROC_STAT_COUNT) +
-         ringbuf(kEventBytes) + mmapable_array(32, 1);  // .rodata (access rule)
+         ringbuf(kEventBytes) + mmapable_array(32, 1) +  // .rodata (access rule)
+         hash_on_demand(o.max_processes) + hash_on_demand(o.unwind_tables ? 65536 : 1) +  // procs, pages
+         array(sizeof(hotline_unwind_rule), o.unwind_tables ? 16384 : 1) + array(8, tables) +  // rules, tables
+         ringbuf(16 * 1024) + hash(sizeof(std::uint32_t), sizeof(std::uint64_t), requesters);
 }
 
 void BpfProcessTracker::attach() {
@@ -108,7 +125,9 @@ std::uint64_t BpfProcessTracker::events_lost() const {
 
 std::uint64_t BpfProcessTracker::tracker_map_bytes() const {
   std::uint64_t total = 0;
-  for (const bpf_map* m : {skel_->maps.targets, skel_->maps.proc_events, skel_->maps.proc_stats, skel_->maps.rodata}) {
+  for (const bpf_map* m : {skel_->maps.targets, skel_->maps.proc_events, skel_->maps.proc_stats, skel_->maps.rodata,
+                           skel_->maps.unwind_procs, skel_->maps.unwind_pages, skel_->maps.unwind_rules,
+                           skel_->maps.unwind_tables, skel_->maps.unwind_requests, skel_->maps.unwind_request_times}) {
     total += map_memory::locked(bpf_map__fd(m));
   }
   return total;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "collect/bpf_access.h"
+#include "unwind/unwind_maps.h"
 
 struct proc_bpf;
 struct bpf_link;
@@ -45,6 +46,8 @@ class ProcessTracker {
   virtual std::uint64_t events_lost() const = 0;
   // Kernel memory its own maps lock (0 when it has none of its own).
   virtual std::uint64_t tracker_map_bytes() const { return 0; }
+  // The unwind tables' maps it owns (bpf/unwind_maps.h); nullptr when it has none.
+  virtual const UnwindMapFds* unwind_maps() const { return nullptr; }
 };
 
 class BpfProcessTracker final : public ProcessTracker {
@@ -52,6 +55,7 @@ class BpfProcessTracker final : public ProcessTracker {
   struct Options {
     std::uint32_t max_processes = 4096;
     BpfAccessRule access;  // an exec into a program the caller may not profile is dropped
+    bool unwind_tables = false;  // size the unwind tables' maps for use (else minimal)
   };
   explicit BpfProcessTracker(const Options& options);
   ~BpfProcessTracker() override;
@@ -69,6 +73,7 @@ class BpfProcessTracker final : public ProcessTracker {
   int targets_fd() const override;
   std::uint64_t events_lost() const override;
   std::uint64_t tracker_map_bytes() const override;
+  const UnwindMapFds* unwind_maps() const override { return &unwind_; }
 
  private:
   Options options_;
@@ -76,6 +81,7 @@ class BpfProcessTracker final : public ProcessTracker {
   std::vector<bpf_link*> links_;
   ring_buffer* events_ = nullptr;
   const std::function<void(const ProcEvent&)>* on_event_ = nullptr;  // set during poll_events
+  UnwindMapFds unwind_;
 };
 
 }  // namespace hotline

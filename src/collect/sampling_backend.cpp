@@ -7,6 +7,7 @@
 #include "collect/cpu_collector.h"
 #include "collect/perf_collector.h"
 #include "store/meta_keys.h"
+#include "unwind/table_loader.h"
 #include "util/log.h"
 
 namespace hotline {
@@ -30,6 +31,7 @@ SamplingBackend make_sampling_backend(const SamplingSetup& setup) {
     popts.kernel = setup.kernel_frames;
     popts.may_profile = setup.may_profile;
     auto perf = std::make_unique<PerfCollector>(popts);
+    b.meta.emplace_back(meta_key::unwind_mode, to_string(UnwindMode::fp));
     b.tracker = perf.get();
     b.sampler = std::move(perf);
     return b;
@@ -40,6 +42,7 @@ SamplingBackend make_sampling_backend(const SamplingSetup& setup) {
   BpfProcessTracker::Options topts;
   topts.max_processes = scale(topts.max_processes);
   topts.access = setup.access;
+  topts.unwind_tables = setup.unwind != UnwindMode::fp;
   CpuCollector::set_verbose(setup.verbose);
   auto tracker = std::make_unique<BpfProcessTracker>(topts);
   CpuCollector::Options copts;
@@ -51,8 +54,20 @@ SamplingBackend make_sampling_backend(const SamplingSetup& setup) {
   const std::uint64_t tracker_bytes = tracker->tracker_map_bytes();
   copts.max_map_bytes = setup.map_budget > tracker_bytes ? setup.map_budget - tracker_bytes : 0;
   copts.access = setup.access;
+  copts.unwind = setup.unwind;
+  copts.unwind_maps = tracker->unwind_maps();
   auto cpu = std::make_unique<CpuCollector>(copts);
+  b.unwind = setup.unwind;
+  if (setup.unwind != UnwindMode::fp) {
+    TableLoader::Options lopts;
+    lopts.maps = *tracker->unwind_maps();
+    lopts.mode = setup.unwind;
+    lopts.max_bytes = setup.unwind_table_bytes;
+    lopts.verbose = setup.verbose;
+    b.unwinder = std::make_unique<TableLoader>(lopts);
+  }
   b.meta.emplace_back(meta_key::map_halvings, std::to_string(cpu->map_halvings()));
+  b.meta.emplace_back(meta_key::unwind_mode, to_string(setup.unwind));
   if (const int h = cpu->map_halvings(); h > 0) {
     warn(fmt::format("BPF maps reduced to 1/{} of the requested size ({} stacks, {:.1f} MiB) to fit the memory "
                      "available: more stacks may be lost per checkpoint",

@@ -27,6 +27,8 @@ struct SamplingSetup {
   // (checked when it execs).
   std::function<bool(pid_t)> may_profile;
   bool verbose = false;
+  UnwindMode unwind = UnwindMode::automatic;  // the BPF sampler's (the fallback: frame pointers)
+  std::uint64_t unwind_table_bytes = std::uint64_t{64} << 20;
 };
 
 struct SamplingBackend {
@@ -34,7 +36,11 @@ struct SamplingBackend {
   ProcessTracker* tracker = nullptr;
   std::unique_ptr<CpuSource> sampler;
   bool checks_in_kernel = false;  // the ownership rule is applied to every sample in BPF
-  MetaEntries meta;               // what sizing decided (map_halvings)
+  MetaEntries meta;               // what sizing decided (map_halvings), how stacks are unwound
+  // The unwind tables' loader, when the sampler unwinds from tables: a collector (without
+  // samples) for the session to drive.
+  std::unique_ptr<Collector> unwinder;
+  UnwindMode unwind = UnwindMode::fp;
 
   // Starts following processes and sampling.
   void attach();

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include <fmt/format.h>
+
 namespace hotline {
 
 std::size_t SamplePipeline::add_source(const std::vector<SampleType>& types) {
@@ -46,9 +48,27 @@ std::int64_t SamplePipeline::push_synthetic(std::int64_t parent, const std::stri
   return writer_.stack_node(parent, writer_.frame_id({name, "", 0, 0, module_row}), location);
 }
 
+std::string SamplePipeline::stop_frame(const StackSample& s) {
+  if (s.truncated || s.user_stop == UnwindStop::depth) return "[truncated: depth]";
+  if (s.user_ips.empty()) return "";
+  switch (s.user_stop) {
+    case UnwindStop::no_table: {
+      const ResolvedAddress outermost = symbolizer_.resolve_user(s.pid, s.user_ips.back() - 1);
+      const std::string& path = symbolizer_.module(outermost.module).path;
+      const auto slash = path.rfind('/');
+      return fmt::format("[unwind: no table: {}]", slash == std::string::npos ? path : path.substr(slash + 1));
+    }
+    case UnwindStop::invalid_rule: return "[unwind: invalid rule]";
+    case UnwindStop::read_fault: return "[unwind: read fault]";
+    case UnwindStop::unknown_mapping: return "[unwind: unknown mapping]";
+    default: return "";
+  }
+}
+
 std::int64_t SamplePipeline::stack_for(const StackSample& s) {
   std::int64_t node = 0;
-  if (s.truncated) node = push_synthetic(node, "[truncated stack]");
+  // Where the stack ends, when not at its root: the outermost frame says why.
+  if (const std::string stop = stop_frame(s); !stop.empty()) node = push_synthetic(node, stop);
   if (s.user_ips.empty() && s.kernel_ips.empty()) return push_synthetic(node, "[stack lost]");
   // Root first: the outermost user frame. Return addresses point after the call: step back
   // one byte so the call's own line is reported. An interrupted instruction (a CPU tick's

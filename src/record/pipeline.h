@@ -30,6 +30,7 @@ class SamplePipeline {
  private:
   std::int64_t push_address(std::int64_t parent, const ResolvedAddress& resolved);
   std::int64_t push_synthetic(std::int64_t parent, const std::string& name);
+  std::string stop_frame(const StackSample& sample);
 
   RecordingWriter& writer_;
   Symbolizer& symbolizer_;

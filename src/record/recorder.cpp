@@ -253,6 +253,7 @@ void Session::on_event(const ProcEvent& event) {
       track(event.pid, read_ppid(event.pid), event.comm);
       for (auto& c : collectors_) c->process_changed(event.pid, ProcessChange::executed);
       auto now = Clock::now();
+      rereads_.emplace(now + milliseconds(5), event.pid);
       rereads_.emplace(now + milliseconds(20), event.pid);
       rereads_.emplace(now + milliseconds(200), event.pid);
       break;
@@ -512,6 +513,10 @@ int Session::run() {
     sampling.may_profile = [caller = caller_](pid_t pid) { return !profiling_refusal(caller, pid).has_value(); };
   }
   sampling.verbose = options_.verbose;
+  sampling.unwind = sampling.bpf ? options_.unwind : UnwindMode::fp;
+  if (!sampling.bpf && options_.unwind == UnwindMode::tables) {
+    warn("--unwind tables needs the BPF sampler; the perf_event sampler unwinds by frame pointers only");
+  }
   backend_ = make_sampling_backend(sampling);
   tracker_ = backend_.tracker;
   for (const auto& [key, value] : backend_.meta) writer_->set_meta(key, value);
@@ -526,6 +531,8 @@ int Session::run() {
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
   writer_->set_meta(meta_key::heap_mode, to_string(heap_mode));
+  if (backend_.unwinder) add_collector(std::move(backend_.unwinder));
+  setup.unwind = backend_.unwind;
   MetaEntries decisions;
   for (auto& c : collectors_after_launch(setup, *backend_.sampler, *tracker_, tracker_->tracker_map_bytes(),
                                          [this](pid_t pid) { return may_profile(pid); }, decisions)) {

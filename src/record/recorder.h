@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "record/plan.h"
+#include "unwind/unwind_maps.h"
 
 namespace hotline {
 
@@ -32,6 +33,7 @@ struct RecordOptions {
   bool live_view = false;  // the terminal UI while recording (stdout and stdin are a terminal)
   bool verbose = false;
   bool require_debuginfo = false;
+  UnwindMode unwind = UnwindMode::automatic;  // --unwind (the perf_event fallback: frame pointers)
 };
 
 // Runs the recording to its end; returns the process exit code (the command's status for

@@ -49,5 +49,15 @@ inline constexpr const char* samples = "samples";
 inline constexpr const char* schema_version = "schema_version";
 inline constexpr const char* start_time = "start_time";
 inline constexpr const char* truncated_stacks = "truncated_stacks";
+inline constexpr const char* unwind_mode = "unwind_mode";
+// CPU samples per reason their user stack ends (unwind/stack_reader.h: to_string(UnwindStop)).
+inline constexpr const char* unwind_stop_prefix = "unwind_stop_";
+inline constexpr const char* unwind_tables = "unwind_tables";
+inline constexpr const char* unwind_tables_failed = "unwind_tables_failed";
+inline constexpr const char* unwind_table_rows = "unwind_table_rows";
+inline constexpr const char* unwind_table_bytes = "unwind_table_bytes";
+inline constexpr const char* unwind_table_build_ms = "unwind_table_build_ms";
+inline constexpr const char* unwind_tables_over_budget = "unwind_tables_over_budget";
+inline constexpr const char* unwind_mapping_reads = "unwind_mapping_reads";
 
 }  // namespace hotline::meta_key

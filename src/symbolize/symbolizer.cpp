@@ -88,10 +88,7 @@ ModuleId Symbolizer::intern_file(pid_t pid, const Process& process, const Mappin
     // exact object mapped, even if the file was since replaced or deleted (it needs
     // CAP_SYS_ADMIN); otherwise the path under the target's own root, accepted when it is the
     // inode mapped (or a regular file of the target's owner or root).
-    const FileLimits limits{kMaxElfBytes, Inode{makedev(mapping.dev_major, mapping.dev_minor), mapping.inode}};
-    const std::string exact = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, mapping.start, mapping.end);
-    OpenedFile file = open_proc_link(*process.origin, exact, limits);
-    if (!file) file = open_in_root(*process.origin, mapping.path, limits);
+    OpenedFile file = open_mapped_file(*process.origin, pid, mapping);
     if (file) {
       m.fd = std::move(file.fd);
       m.open_path = mapping.path;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -204,6 +205,18 @@ OpenedFile open_host_file(const FileOrigin& origin, const std::string& path, con
   UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
   if (!fd) return from_errno(errno);
   return accept(std::move(fd), origin, limits);
+}
+
+}  // namespace hotline
+
+namespace hotline {
+
+OpenedFile open_mapped_file(const FileOrigin& origin, pid_t pid, const Mapping& mapping) {
+  const FileLimits limits{kMaxElfBytes, Inode{makedev(mapping.dev_major, mapping.dev_minor), mapping.inode}};
+  const std::string exact = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, mapping.start, mapping.end);
+  OpenedFile file = open_proc_link(origin, exact, limits);
+  if (!file) file = open_in_root(origin, mapping.path, limits);
+  return file;
 }
 
 }  // namespace hotline

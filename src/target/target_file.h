@@ -63,6 +63,13 @@ struct FileLimits {
   bool any_owner = false;       // a file the user named: whoever owns it (still regular, bounded)
 };
 
+struct Mapping;
+
+// A file process `pid` maps: /proc/PID/map_files/START-END, the exact object mapped even if
+// since replaced or deleted (it needs CAP_SYS_ADMIN); else its path under the target's own
+// root, accepted when it is the inode mapped (or a regular file of the target's owner or root).
+OpenedFile open_mapped_file(const FileOrigin& origin, pid_t pid, const Mapping& mapping);
+
 // `path` is absolute as the target sees it.
 OpenedFile open_in_root(const FileOrigin& origin, const std::string& path, const FileLimits& limits);
 // A /proc magic link naming one object (/proc/PID/map_files/START-END, /proc/PID/exe):

@@ -1,7 +1,9 @@
 // What crosses the kernel/user boundary: only instruction pointers, sizes, ids and comm.
-// Fails if a BPF program calls a helper outside the allowlist (in particular any helper
-// that reads user memory), or if hotline opens a perf event that copies user registers or
-// user stack memory (PERF_SAMPLE_REGS_USER, PERF_SAMPLE_STACK_USER).
+// Fails if a BPF program calls a helper outside the allowlist, reads user memory other than
+// 8 bytes at a time (the unwinder's return addresses and saved frame pointers, the
+// allocator's return address and result pointer), reads it outside the two objects that
+// unwind, or if hotline opens a perf event that copies user registers or user stack memory
+// (PERF_SAMPLE_REGS_USER, PERF_SAMPLE_STACK_USER).
 #include <linux/perf_event.h>
 
 #include <filesystem>
@@ -22,6 +24,10 @@ using namespace std::chrono_literals;
 const std::map<int, std::string> kAllowedHelpers = {
     {1, "map_lookup_elem"},     {2, "map_update_elem"},   {3, "map_delete_elem"},
     {14, "get_current_pid_tgid"}, {16, "get_current_comm"}, {27, "get_stackid (IPs only)"},
+    {67, "get_stack (IPs only: the kernel's walk)"}, {181, "loop (the unwinder's steps and searches)"},
+    {5, "ktime_get_ns (rate of the unwinder's requests)"},
+    {158, "get_current_task_btf (the user registers of a sample in kernel mode)"},
+    {175, "task_pt_regs (the user registers of a sample in kernel mode)"},
     {35, "get_current_task (the ptrace rule reads its credentials, bpf/access.h)"},
     {174, "get_attach_cookie (which allocator function a shared probe is on)"},
     {113, "probe_read_kernel (CO-RE reads of task_struct)"},
@@ -33,9 +39,11 @@ const std::map<int, std::string> kUserMemoryReaders = {
     {148, "copy_from_user"}, {191, "copy_from_user_task"},
 };
 
-// The heap programs may read exactly 8 bytes of user memory per read (the return address at
-// the allocator's entry stack pointer, posix_memalign's result pointer): bpf_probe_read_user
-// with a constant size of 8, and nothing else. Every other object reads no user memory.
+// The CPU sampler and the heap programs may read exactly 8 bytes of user memory per read
+// (bpf/unwind.h: return addresses and saved frame pointers at computed addresses; the heap's
+// return address at the allocator's entry and posix_memalign's result pointer):
+// bpf_probe_read_user with a constant size of 8, and nothing else. The process tracker reads
+// no user memory.
 bool reads_one_word(const std::vector<std::string>& lines, std::size_t call_index) {
   for (std::size_t back = 1; back <= 6 && back <= call_index; ++back) {
     const std::string& l = lines[call_index - back];
@@ -46,7 +54,7 @@ bool reads_one_word(const std::vector<std::string>& lines, std::size_t call_inde
 }
 
 TEST(Boundary, BpfProgramsCallOnlyAllowedHelpers) {
-  int objects = 0, calls = 0, user_reads = 0;
+  int objects = 0, calls = 0, user_reads = 0, cpu_reads = 0;
   std::set<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(BPF_OBJECT_DIR)) {
     if (!entry.path().string().ends_with(".bpf.o")) continue;
@@ -64,8 +72,9 @@ TEST(Boundary, BpfProgramsCallOnlyAllowedHelpers) {
       if (!std::regex_search(lines[i], m, call)) continue;
       int id = std::stoi(m[1]);
       ++calls;
-      if (id == 112 && name == "heap.bpf.o") {
+      if (id == 112 && (name == "heap.bpf.o" || name == "cpu.bpf.o")) {
         ++user_reads;
+        if (name == "cpu.bpf.o") ++cpu_reads;
         EXPECT_TRUE(reads_one_word(lines, i)) << name << " reads more than one 8-byte word of user memory at: "
                                               << lines[i];
         continue;
@@ -77,6 +86,7 @@ TEST(Boundary, BpfProgramsCallOnlyAllowedHelpers) {
   EXPECT_TRUE(names.contains("cpu.bpf.o") && names.contains("heap.bpf.o")) << "both objects were checked";
   EXPECT_GT(calls, 10) << "the disassembly was not read";
   EXPECT_GT(user_reads, 0) << "the heap programs' return-address reads were seen (the check is live)";
+  EXPECT_GT(cpu_reads, 0) << "the unwinder's reads were seen (the check is live)";
 }
 
 TEST(Boundary, PerfEventsNeverCopyUserRegistersOrStack) {

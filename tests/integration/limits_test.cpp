@@ -157,7 +157,8 @@ TEST(Limits, MetaSaysWhatTheMapsLock) {
   ASSERT_EQ(recorder.wait(60s).value_or(-1), 0) << recorder.read_stderr();
   const std::set<std::string> ours = {"targets", "stacks0", "stacks1", "counts0", "counts1", "cpu_stats",
                                       "proc_events", "proc_stats", "pending_calls", "live", "sites", "heap_stacks",
-                                      "heap_stats"};
+                                      "heap_stats", "unwind_procs", "unwind_pages", "unwind_rules", "unwind_tables",
+                                      "unwind_requests", "unwind_request_", "unwind_scratch", "hl_unwind_rows"};
   std::uint64_t sum = 0;
   for (const auto& m : nlohmann::json::parse(maps.out)) {
     const std::string name = m.value("name", "");
@@ -175,6 +176,13 @@ TEST(Limits, MetaSaysWhatTheMapsLock) {
 TEST(Limits, MapEstimatesMatchTheKernel) {
   HOTLINE_REQUIRE_ROOT();
   BpfProcessTracker::Options topts;
+  {
+    BpfProcessTracker::Options with_tables;  // the unwind tables' maps sized for use
+    with_tables.unwind_tables = true;
+    BpfProcessTracker tables(with_tables);
+    const double locked = static_cast<double>(tables.tracker_map_bytes());
+    EXPECT_NEAR(static_cast<double>(BpfProcessTracker::estimated_map_bytes(with_tables)), locked, 0.02 * locked);
+  }
   BpfProcessTracker tracker(topts);
   const double tracker_locked = static_cast<double>(tracker.tracker_map_bytes());
   EXPECT_NEAR(static_cast<double>(BpfProcessTracker::estimated_map_bytes(topts)), tracker_locked, 0.02 * tracker_locked);

@@ -144,7 +144,7 @@ TEST_F(Pipeline, TruncatedStacksAreMarkedAtTheirRoot) {
   // The root of the stored stack is the marker, the caller under it.
   EXPECT_EQ(test::query_value(path_, "SELECT f.function FROM stacks s JOIN frames f ON f.id = s.frame_id "
                                      "WHERE s.parent IS NULL"),
-            "[truncated stack]");
+            "[truncated: depth]");
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ fuzz: setup
 	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOTLINE_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fixtures fuzz_duration fuzz_proc_maps fuzz_perf_map \
-		fuzz_kallsyms fuzz_elf fuzz_recording -- --no-print-directory
+		fuzz_kallsyms fuzz_elf fuzz_recording fuzz_cfi -- --no-print-directory
 	@bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_FLAGS)
 
 # clang-tidy (.clang-tidy: bugprone, cert, clang-analyzer; warnings are errors) and cppcheck on src/.

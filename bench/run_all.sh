@@ -8,3 +8,4 @@ echo "## live view over a long recording"; bench/live_view.sh "${LIVE_VIEW_SECON
 echo "## heap"; bench/heap.sh "${HEAP_ROUNDS:-5}"
 echo "## heap exact mode: other processes"; bench/bystander.sh "${HEAP_ROUNDS:-5}"
 if [[ -x bench/symbolize.sh ]]; then echo "## symbolization"; bench/symbolize.sh; fi
+echo "## unwinding without frame pointers"; bench/unwind.sh "${ROUNDS:-7}"

@@ -17,8 +17,9 @@ declare -A seed_files=(
   [kallsyms]="$seeds/kallsyms.txt"
   [elf]="$build/tests/fixtures/nodebug $build/tests/fixtures/libhot.so $build/tests/fixtures/inline"
   [recording]=""
+  [cfi]="$build/tests/fixtures/nofp_gcc $build/tests/fixtures/nofp_clang $build/tests/fixtures/libhot.so /usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
 )
-for target in duration proc_maps perf_map kallsyms elf recording; do
+for target in duration proc_maps perf_map kallsyms elf recording cfi; do
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   for f in ${seed_files[$target]}; do cp -f "$f" "$corpus/seed-$(basename "$f")"; done

@@ -65,6 +65,13 @@ void CpuSamples::stop() {
                      "privileges) were dropped: without CAP_SYS_PTRACE hotline profiles only processes you could debug",
                      denied));
   }
+  const std::uint64_t no_table = stops_[static_cast<std::size_t>(UnwindStop::no_table)];
+  if (no_table * 100 > seen) {
+    warn(fmt::format("{:.1f}% of samples ({}) have stacks that end in code with neither unwind tables (.eh_frame) nor "
+                     "frame pointers: their callers are missing (an \"[unwind: no table: FILE]\" frame names the file "
+                     "in the reports)",
+                     100.0 * static_cast<double>(no_table) / static_cast<double>(seen), no_table));
+  }
   if (st.truncated * 100 > seen) {
     warn(fmt::format("{} samples had stacks deeper than {} frames; their outermost callers are cut", st.truncated,
                      HOTLINE_MAX_STACK_DEPTH));

@@ -1,6 +1,7 @@
 #include "preflight/preflight.h"
 
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -119,6 +120,8 @@ HostFacts gather_host_facts() {
   f.perf_software_events = perf_cpu_clock_available();
   f.uprobes = exists("/sys/bus/event_source/devices/uprobe");
   f.uprobe_multi = kernel_has_uprobe_multi();
+  // The in-kernel unwinder iterates with bpf_loop (Linux 5.17+); probing needs CAP_BPF.
+  if (f.can_load_bpf()) f.bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, nullptr) == 1;
   f.perf_uprobes_allowed = f.uprobes && perf_uprobes_allowed();
   f.kprobes = exists("/sys/bus/event_source/devices/kprobe");
   f.in_container = exists("/.dockerenv") || exists("/run/.containerenv");

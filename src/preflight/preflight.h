@@ -42,6 +42,7 @@ struct HostFacts {
   bool uprobe_multi = false;         // BPF uprobe_multi links (Linux 6.6+): CAP_BPF and CAP_PERFMON suffice
   bool perf_uprobes_allowed = false;  // this caller may open uprobe perf events (CAP_SYS_ADMIN on 6.16+)
   bool kprobes = false;
+  bool bpf_loop = false;  // the in-kernel unwinder's loop helper (probed when BPF can be loaded)
   bool in_container = false;
   bool in_initial_pid_namespace = true;
 

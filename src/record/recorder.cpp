@@ -386,7 +386,7 @@ void Session::final_report(const std::string& status_note) {
       const ModuleInfo& m = symbolizer_.module(static_cast<ModuleId>(id));
       if (m.path == exe && m.opened && !m.has_dwarf) {
         warn(fmt::format("{} has no debug info: functions are named, source lines are not; "
-                         "rebuild it with -g (keep -fno-omit-frame-pointer)", exe));
+                         "rebuild it with -g", exe));
       }
     }
   }
@@ -514,6 +514,11 @@ int Session::run() {
   }
   sampling.verbose = options_.verbose;
   sampling.unwind = sampling.bpf ? options_.unwind : UnwindMode::fp;
+  if (sampling.unwind != UnwindMode::fp && !facts.bpf_loop) {
+    warn("this kernel has no bpf_loop (Linux 5.17+): stacks are unwound by frame pointers only, and code built "
+         "without them loses its callers");
+    sampling.unwind = UnwindMode::fp;
+  }
   if (!sampling.bpf && options_.unwind == UnwindMode::tables) {
     warn("--unwind tables needs the BPF sampler; the perf_event sampler unwinds by frame pointers only");
   }

@@ -86,6 +86,11 @@ TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
                                            reader.meta_int(meta_key::dropped_samples));
   report.truncated = static_cast<std::uint64_t>(reader.meta_int(meta_key::truncated_stacks));
   report.lost_events = static_cast<std::uint64_t>(reader.meta_int(meta_key::lost_events));
+  report.unwind_mode = reader.meta_or(meta_key::unwind_mode);
+  for (const char* reason : {"no_table", "invalid_rule", "read_fault", "unknown_mapping"}) {
+    const auto n = reader.meta_int(std::string(meta_key::unwind_stop_prefix) + reason);
+    if (n > 0) report.unwind_stops.emplace_back(reason, static_cast<std::uint64_t>(n));
+  }
 
   auto ids = select_checkpoints(reader.checkpoints(), options.window, &report.window_start_ms, &report.window_end_ms);
   report.duration_ms = report.window_end_ms - report.window_start_ms;
@@ -178,6 +183,15 @@ std::string render_text(const TopReport& r, GroupBy by) {
   }
   if (r.truncated > 0) out += fmt::format("note: {} samples had truncated (over-deep) stacks\n", r.truncated);
   if (r.lost_events > 0) out += fmt::format("note: {} process events were lost\n", r.lost_events);
+  if (!r.unwind_stops.empty()) {
+    std::string reasons;
+    for (const auto& [reason, n] : r.unwind_stops) {
+      std::string words = reason;
+      std::replace(words.begin(), words.end(), '_', ' ');
+      reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, words);
+    }
+    out += fmt::format("note: stacks that end before their root (their outermost frame says why): {}\n", reasons);
+  }
   if (r.total_samples == 0) return out + "no samples in this window\n";
   TextTable t;
   t.headers = {"SELF%", "TOTAL%", "SAMPLES"};
@@ -211,6 +225,9 @@ std::string render_json(const TopReport& r) {
   j["lost_samples"] = r.lost;
   j["truncated_stacks"] = r.truncated;
   j["lost_events"] = r.lost_events;
+  if (!r.unwind_mode.empty()) j["unwind_mode"] = r.unwind_mode;
+  j["unwind_stops"] = nlohmann::ordered_json::object();
+  for (const auto& [reason, n] : r.unwind_stops) j["unwind_stops"][reason] = n;
   j["entries"] = nlohmann::ordered_json::array();
   for (const auto& e : r.entries) {
     nlohmann::ordered_json x;

@@ -53,6 +53,10 @@ struct TopReport {
   std::uint64_t lost = 0;               // stacks lost + samples dropped, whole recording
   std::uint64_t truncated = 0;
   std::uint64_t lost_events = 0;
+  std::string unwind_mode;  // "auto", "tables", "fp"; "" in recordings before the unwinder
+  // Samples whose user stack ended before its root, per reason (no_table, invalid_rule,
+  // read_fault, unknown_mapping, depth), whole recording; only the non-zero ones.
+  std::vector<std::pair<std::string, std::uint64_t>> unwind_stops;
   std::vector<TopEntry> entries;
 };
 

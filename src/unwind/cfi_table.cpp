@@ -121,6 +121,7 @@ std::optional<std::uint8_t> fde_encoding(const Dwarf_CIE& cie) {
 struct FdeRange {
   std::uint64_t start;
   std::uint64_t end;
+  std::uint64_t bytes;  // of its entry: what libdw runs again for every row looked up in it
 };
 
 // The address ranges of every FDE of a CFI section.
@@ -156,7 +157,7 @@ std::vector<FdeRange> fde_ranges(Elf* elf, Elf_Data* data, std::uint64_t section
     if (!read_encoded(p, fde.end, encoding, field, true, start)) continue;
     if (!read_encoded(p, fde.end, static_cast<std::uint8_t>(encoding & 0x0f), 0, false, length)) continue;
     if (length == 0 || start + length < start) continue;
-    out.push_back({start, start + length});
+    out.push_back({start, start + length, static_cast<std::uint64_t>(fde.end - fde.start)});
   }
   return out;
 }
@@ -286,12 +287,20 @@ std::optional<CfiTable> build_cfi_table(Elf* elf, std::string& why, const CfiLim
   std::sort(ranges.begin(), ranges.end(), [](const FdeRange& a, const FdeRange& b) { return a.start < b.start; });
   std::vector<UnwindRow>& rows = table.rows;
   std::uint64_t covered = 0;  // everything below is decoded (overlapping FDEs keep the first)
-  for (std::size_t i = 0; i < ranges.size() && rows.size() < limits.max_rows; ++i) {
+  // libdw runs an FDE's program from its start for every address looked up in it: the work
+  // is rows × program bytes, bounded (a crafted FDE of a million one-byte advances would
+  // otherwise take hours); what is left undecoded has no rule.
+  std::uint64_t work = 0;
+  for (std::size_t i = 0; i < ranges.size() && rows.size() < limits.max_rows && work < limits.max_work; ++i) {
     const FdeRange& r = ranges[i];
     std::uint64_t address = std::max(r.start, covered);
     if (address >= r.end) continue;
     if (!rows.empty() && covered < address) add_row(rows, covered, UnwindRule{});  // a gap
-    while (address < r.end && rows.size() < limits.max_rows) {
+    std::size_t steps = 0;
+    while (address < r.end && rows.size() < limits.max_rows && steps < limits.max_rows_per_fde &&
+           work < limits.max_work) {
+      ++steps;
+      work += r.bytes + 1;
       Dwarf_Frame* frame = nullptr;
       if (dwarf_cfi_addrframe(cfi, address, &frame) != 0) break;
       std::unique_ptr<Dwarf_Frame, decltype(&std::free)> owned(frame, &std::free);
@@ -306,6 +315,7 @@ std::optional<CfiTable> build_cfi_table(Elf* elf, std::string& why, const CfiLim
     const bool next_adjacent = i + 1 < ranges.size() && ranges[i + 1].start <= covered;
     if (!next_adjacent) add_row(rows, covered, UnwindRule{});
   }
+  table.cut = rows.size() >= limits.max_rows || work >= limits.max_work;
   if (rows.empty()) {
     why = fmt::format("{} has no usable entries", table.section);
     return std::nullopt;

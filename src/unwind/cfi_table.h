@@ -38,12 +38,15 @@ struct CfiTable {
   std::vector<UnwindRow> rows;
   std::size_t fdes = 0;
   std::size_t unsupported = 0;  // rows whose rule hotline cannot follow (kept as invalid)
+  bool cut = false;             // a limit stopped the decoding (the rest has no rule)
   std::string section;          // ".eh_frame" or ".debug_frame"
 };
 
 struct CfiLimits {
   std::size_t max_fdes = std::size_t{1} << 21;  // ClickHouse-sized binaries have ~10^6
   std::size_t max_rows = std::size_t{1} << 23;
+  std::size_t max_rows_per_fde = 4096;  // a real function has tens
+  std::uint64_t max_work = std::uint64_t{1} << 30;  // rows decoded × their FDE's bytes (libc: ~10^6)
 };
 
 // The table of `elf`, or nullopt with `why` ("no .eh_frame or .debug_frame", ...).

@@ -17,6 +17,7 @@ namespace hotline {
 namespace {
 
 constexpr int kRbp = 6;
+constexpr std::uint64_t kMaxFdeBytes = std::uint64_t{64} << 20;
 constexpr int kRsp = 7;
 
 struct CfiDeleter {
@@ -156,7 +157,8 @@ std::vector<FdeRange> fde_ranges(Elf* elf, Elf_Data* data, std::uint64_t section
     const std::uint64_t field = section_address + static_cast<std::uint64_t>(p - base);
     if (!read_encoded(p, fde.end, encoding, field, true, start)) continue;
     if (!read_encoded(p, fde.end, static_cast<std::uint8_t>(encoding & 0x0f), 0, false, length)) continue;
-    if (length == 0 || start + length < start) continue;
+    // No function is 64 MiB long: such an FDE is crafted (it would span a million pages).
+    if (length == 0 || length > kMaxFdeBytes || start + length < start) continue;
     out.push_back({start, start + length, static_cast<std::uint64_t>(fde.end - fde.start)});
   }
   return out;

@@ -67,27 +67,31 @@ struct PagedRows {
   };
   std::vector<Page> pages;
 };
+// At most `max_pages` pages (the BPF pages map's size; 4 GiB of code): a table past them is
+// cut there (the rest has no rule).
 template <typename RuleIndex>
-PagedRows page_rows(const CfiTable& table, RuleIndex&& rule_index) {
+PagedRows page_rows(const CfiTable& table, RuleIndex&& rule_index, std::size_t max_pages = std::size_t{1} << 16) {
   PagedRows out;
   const auto& rows = table.rows;
   auto add = [&](std::uint64_t address, const UnwindRule& rule) {
     const auto page = static_cast<std::uint32_t>(address >> HOTLINE_UNWIND_PAGE_SHIFT);
     if (out.pages.empty() || out.pages.back().page != page) {
+      if (out.pages.size() >= max_pages) return false;
       out.pages.push_back({page, static_cast<std::uint32_t>(out.rows.size()), 0});
     }
     const std::uint32_t index = rule_index(rule);
     out.rows.push_back((static_cast<std::uint32_t>(address & 0xffff) << 16) | (index & 0xffff));
     ++out.pages.back().count;
+    return true;
   };
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    add(rows[i].address, rows[i].rule);
+    if (!add(rows[i].address, rows[i].rule)) return out;
     if (rows[i].rule.kind == HOTLINE_RULE_INVALID || i + 1 == rows.size()) continue;
     // A rule that runs into later pages starts each of them.
     const std::uint64_t end = rows[i + 1].address;
     for (std::uint64_t p = (rows[i].address >> HOTLINE_UNWIND_PAGE_SHIFT) + 1; (p << HOTLINE_UNWIND_PAGE_SHIFT) < end;
          ++p) {
-      add(p << HOTLINE_UNWIND_PAGE_SHIFT, rows[i].rule);
+      if (!add(p << HOTLINE_UNWIND_PAGE_SHIFT, rows[i].rule)) return out;
     }
   }
   return out;

@@ -106,7 +106,10 @@ static __always_inline __s32 hotline_kernel_walk(void *ctx, void *stacks, __u64 
 	if (n <= 0)
 		return HOTLINE_STACK_NONE;
 	s->len = (__u32)n / 8;
-	s->stop = s->len >= HOTLINE_MAX_STACK_DEPTH ? HOTLINE_UNWIND_DEPTH : stop;
+	/* A user stack of the kernel's walk stays "frame pointers" even when full: user space
+	 * tells it by its stop reason (its first frames are not the unwinder's) and sees the cut
+	 * from its length. */
+	s->stop = stop;
 	return hotline_store_stack(stacks, s);
 }
 

@@ -507,10 +507,12 @@ std::vector<HeapDelta> HeapCollector::drain() {
     // the immediate caller (the allocator has not pushed a frame yet at its entry): it comes
     // from the stack pointer. An unwinder from tables has it as its second frame.
     const ReadStack& chain = stacks.read(key.stack);
-    const bool from_tables = chain.stop != UnwindStop::frame_pointers && chain.ips.size() >= 2;
-    if (!from_tables && key.caller != 0) d.user_ips.push_back(key.caller);
+    // Whichever way it was unwound (a frame-pointer step at the allocator's entry skips the
+    // caller too, in tables mode where a file has no table), the caller read at the stack
+    // pointer is the true one: it comes first unless the chain has it already.
+    if (key.caller != 0 && (chain.ips.size() < 2 || chain.ips[1] != key.caller)) d.user_ips.push_back(key.caller);
     for (std::size_t i = 1; i < chain.ips.size(); ++i) d.user_ips.push_back(chain.ips[i]);
-    d.user_stop = from_tables ? chain.stop : UnwindStop::frame_pointers;
+    d.user_stop = chain.stop;
     out.push_back(std::move(d));
   }
   for (const auto& k : finished) {

@@ -1,5 +1,10 @@
 #include "collect/process_tracker.h"
 
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <cstdio>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -34,6 +39,16 @@ int handle_event(void* ctx, void* data, std::size_t size) {
 
 constexpr std::uint32_t kEventBytes = 256 * 1024;
 
+// Before Linux 6.1 the verifier refuses hash maps allocated per entry (BPF_F_NO_PREALLOC) in
+// perf_event programs, which read the unwind maps.
+bool kernel_before_6_1() {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  int major = 0, minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major < 6 || (major == 6 && minor < 1);
+}
+
 }  // namespace
 
 BpfProcessTracker::BpfProcessTracker(const Options& options) : options_(options) {
@@ -43,6 +58,11 @@ BpfProcessTracker::BpfProcessTracker(const Options& options) : options_(options)
   bpf_map__set_max_entries(skel_->maps.targets, options_.max_processes);
   bpf_map__set_max_entries(skel_->maps.unwind_procs, options_.max_processes);
   bpf_map__set_max_entries(skel_->maps.unwind_request_times, options_.unwind_tables ? options_.max_processes : 1);
+  if (kernel_before_6_1()) {  // preallocated instead, and smaller
+    for (bpf_map* m : {skel_->maps.unwind_procs, skel_->maps.unwind_pages}) bpf_map__set_map_flags(m, 0);
+    bpf_map__set_max_entries(skel_->maps.unwind_procs, std::min<std::uint32_t>(options_.max_processes, 512));
+    bpf_map__set_max_entries(skel_->maps.unwind_pages, 16384);
+  }
   if (!options_.unwind_tables) {
     // Unused with frame pointers: the smallest maps the programs load with.
     bpf_map__set_max_entries(skel_->maps.unwind_rules, 1);

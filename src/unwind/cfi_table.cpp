@@ -301,6 +301,11 @@ std::optional<CfiTable> build_cfi_table(Elf* elf, std::string& why, const CfiLim
     std::size_t steps = 0;
     while (address < r.end && rows.size() < limits.max_rows && steps < limits.max_rows_per_fde &&
            work < limits.max_work) {
+      if ((steps & 63) == 0 && (std::chrono::steady_clock::now() > limits.deadline ||
+                                (limits.cancel != nullptr && limits.cancel->load(std::memory_order_relaxed)))) {
+        work = limits.max_work;  // out of time: what is decoded stays, the rest has no rule
+        break;
+      }
       ++steps;
       work += r.bytes + 1;
       Dwarf_Frame* frame = nullptr;
@@ -312,7 +317,10 @@ std::optional<CfiTable> build_cfi_table(Elf* elf, std::string& why, const CfiLim
       add_row(rows, address, rule_of(frame, signal, table.unsupported));
       address = std::min<std::uint64_t>(end, r.end);
     }
-    if (address < r.end) address = r.end;  // undecodable rest: invalid from where it stopped
+    if (address < r.end) {  // undecodable rest (or a limit): invalid from where it stopped
+      add_row(rows, address, UnwindRule{});
+      address = r.end;
+    }
     covered = address;
     const bool next_adjacent = i + 1 < ranges.size() && ranges[i + 1].start <= covered;
     if (!next_adjacent) add_row(rows, covered, UnwindRule{});

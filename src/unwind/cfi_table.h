@@ -9,6 +9,8 @@
 // walk with what was decoded so far, and nothing here does I/O but read the ELF it is given.
 #include <libelf.h>
 
+#include <atomic>
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -47,6 +49,10 @@ struct CfiLimits {
   std::size_t max_rows = std::size_t{1} << 23;
   std::size_t max_rows_per_fde = 4096;  // a real function has tens
   std::uint64_t max_work = std::uint64_t{1} << 30;  // rows decoded × their FDE's bytes (libc: ~10^6)
+  // Wall-clock bound and cancellation (libdw may run another FDE than the one counted, when
+  // a crafted .eh_frame_hdr points elsewhere): checked at every row.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // The table of `elf`, or nullopt with `why` ("no .eh_frame or .debug_frame", ...).

@@ -39,6 +39,9 @@ bool parse_unwind_mode(const char* text, UnwindMode& out) {
 
 namespace {
 
+// A file's table is built within this (a crafted one is cut there, what was decoded kept).
+constexpr std::chrono::seconds kBuildDeadline{10};
+
 // Hash map entry overhead of one page (key + value + the kernel's htab_elem), for the budget.
 constexpr std::uint64_t kPageBytes = 64;
 
@@ -61,6 +64,7 @@ TableLoader::TableLoader(const Options& options) : options_(options) {
 }
 
 TableLoader::~TableLoader() {
+  cancel_.store(true);
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -137,8 +141,11 @@ void TableLoader::process_changed(pid_t pid, ProcessChange change) {
   tracked_.insert(pid);
   // A forked child has its parent's mappings (copied in the kernel); an exec or the loader's
   // work changes them.
-  if (change == ProcessChange::forked) return;
+  // A forked child runs its parent's mappings (copied in the kernel), table slots included: it
+  // is read at once so that it holds those tables too (else the parent's exit could let them
+  // be evicted and their slots reused under the child).
   sync(pid);
+  if (change == ProcessChange::forked) return;
   // A new program: its own table is small and wanted at once (its first samples are in its
   // own code); a large one keeps building while the process is sampled.
   if (change == ProcessChange::executed && !waiting_.empty()) wait_idle(std::chrono::milliseconds(20));
@@ -162,6 +169,10 @@ TableLoader::Table* TableLoader::table_for(pid_t pid, const FileOrigin* origin, 
   const FileKey key{makedev(m.dev_major, m.dev_minor), m.inode};
   if (auto it = tables_.find(key); it != tables_.end()) return &it->second;
   OpenedFile file = open_mapped_file(*origin, pid, m);
+  if (file && !(file.inode.dev == key.dev && file.inode.ino == key.inode)) {
+    file = OpenedFile{};  // its path names another file now (replaced on disk): not what runs
+    file.refusal = "is not the file mapped (replaced since)";
+  }
   if (!file) {
     Table& t = tables_[key];
     t.key = key;
@@ -214,9 +225,12 @@ void TableLoader::sync(pid_t pid) {
     if (t->state == State::built) install({t});  // first seen in this pass
     if (t->state != State::ready) continue;
     for (const LoadSegment& s : t->segments) {
-      if (m.offset < s.offset || m.offset >= s.offset + s.filesz) continue;
+      // The executable segment this mapping holds: its page-aligned start may be below the
+      // segment's own offset (lld places code at an unaligned offset in the same page).
+      const std::uint64_t page_start = s.offset & ~std::uint64_t{0xfff};
+      if (m.offset < page_start || m.offset >= s.offset + s.filesz) continue;
       // file address = ip - bias (modulo 2^64: a PIE's bias is its load address)
-      e.bias = m.start - (s.vaddr + (m.offset - s.offset));
+      e.bias = m.start - m.offset - (s.vaddr - s.offset);
       e.table = t->slot;
       break;
     }
@@ -257,10 +271,14 @@ void TableLoader::worker() {
         for (std::size_t i = 0; i < count && i < 4096; ++i) {
           GElf_Phdr ph{};
           if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr || ph.p_type != PT_LOAD) continue;
+          if ((ph.p_flags & PF_X) == 0) continue;  // only code is unwound
           built.segments.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz});
         }
       }
-      built.table = build_cfi_table(elf, built.why);
+      CfiLimits limits;
+      limits.deadline = std::chrono::steady_clock::now() + kBuildDeadline;
+      limits.cancel = &cancel_;
+      built.table = build_cfi_table(elf, built.why, limits);
     }
     if (elf != nullptr) elf_end(elf);
     built.took = std::chrono::steady_clock::now() - t0;
@@ -272,7 +290,7 @@ void TableLoader::worker() {
 }
 
 bool TableLoader::make_room(std::uint64_t bytes) {
-  while (bytes_ + bytes > options_.max_bytes) {
+  while (bytes_ + bytes > options_.max_bytes || free_slots_.empty()) {
     Table* oldest = nullptr;
     for (auto& [key, t] : tables_) {
       if (t.state != State::ready || !t.users.empty()) continue;
@@ -417,13 +435,22 @@ void TableLoader::install(const std::vector<Table*>& tables) {
     fds.push_back(static_cast<std::uint32_t>(p.rows.get()));
   }
   auto count = static_cast<std::uint32_t>(slots.size());
+  std::vector<bool> installed(slots.size(), true);
   if (bpf_map_update_batch(options_.maps.tables, slots.data(), fds.data(), &count, nullptr) != 0) {
     for (std::size_t i = count; i < slots.size(); ++i) {  // no batch support: one at a time
-      bpf_map_update_elem(options_.maps.tables, &slots[i], &fds[i], BPF_ANY);
+      installed[i] = bpf_map_update_elem(options_.maps.tables, &slots[i], &fds[i], BPF_ANY) == 0;
     }
   }
-  for (Prepared& p : ready) {
+  for (std::size_t r = 0; r < ready.size(); ++r) {
+    Prepared& p = ready[r];
     Table& t = *p.table;
+    if (!installed[r]) {
+      free_slots_.push_back(p.slot);
+      bytes_ -= std::min(bytes_, t.bytes);
+      t.bytes = 0;
+      fail(t, errno_text("cannot install its BPF map", errno));
+      continue;
+    }
     t.slot = p.slot;
     t.rows_fd = std::move(p.rows);
     bool paged_in = true;

@@ -15,6 +15,7 @@
 // reports what the tables use as meta.
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -74,7 +75,7 @@ class TableLoader final : public Collector {
     auto operator<=>(const FileKey&) const = default;
   };
   struct LoadSegment {
-    std::uint64_t vaddr = 0, offset = 0, filesz = 0;
+    std::uint64_t vaddr = 0, offset = 0, filesz = 0;  // of an executable PT_LOAD
   };
   // building (by the worker) → built (in memory) → ready (in the BPF maps, when a process
   // maps it); or failed.
@@ -138,6 +139,7 @@ class TableLoader final : public Collector {
   std::vector<Built> built_;
   bool busy_ = false;
   bool stopping_ = false;
+  std::atomic<bool> cancel_{false};  // ends a build in progress (at exit)
   std::thread thread_;
 };
 

@@ -104,8 +104,8 @@ std::map<std::string, double> perf_dwarf_totals(const std::vector<std::string>& 
 
 class NoFramePointers : public ::testing::TestWithParam<std::string> {};
 
-// -O2 without frame pointers (GCC, clang), and GCC with frame pointers whose leaf sets up
-// none: every function of the 5-deep chain within 2 points of perf's DWARF unwinding, main
+// -O2 without frame pointers (GCC, clang, GCC linked by lld), and GCC with frame pointers
+// whose leaf sets up none: every function of the 5-deep chain within 2 points of perf's DWARF unwinding, main
 // on nearly every sample.
 TEST_P(NoFramePointers, TheChainMatchesPerfDwarf) {
   HOTLINE_REQUIRE_ROOT();
@@ -133,7 +133,7 @@ TEST_P(NoFramePointers, TheChainMatchesPerfDwarf) {
   EXPECT_EQ(hot["entries"][0]["line"], line_of("nofp.c", "NOFP_LEAF_LINE")) << describe(hot);
 }
 
-INSTANTIATE_TEST_SUITE_P(Compilers, NoFramePointers, ::testing::Values("nofp_gcc", "nofp_clang", "nofp_gcc_fp"),
+INSTANTIATE_TEST_SUITE_P(Compilers, NoFramePointers, ::testing::Values("nofp_gcc", "nofp_clang", "nofp_gcc_fp", "nofp_lld"),
                          [](const auto& info) { return info.param.substr(5); });
 
 // The same fixture with --unwind fp: the callers vanish. The tables are what the test above

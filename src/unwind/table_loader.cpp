@@ -119,15 +119,27 @@ void TableLoader::queue(const FileKey& key, const std::string& path, UniqueFd fd
 
 void TableLoader::start(const std::vector<pid_t>& roots, const std::string& command) {
   prebuild(command);
-  for (pid_t pid : roots) {
-    tracked_.insert(pid);
-    // A launched command is still a copy of hotline until it execs: read at its exec.
-    if (command.empty()) sync(pid);
+  for (pid_t pid : roots) tracked_.insert(pid);
+  // Running processes: their files' tables first (bounded: a huge binary keeps building in
+  // the background), their mappings after. Until a process has mappings loaded its samples
+  // take the kernel's walk, which is better than a table-less walk through code without frame
+  // pointers. A launched command is still a copy of hotline until it execs: read at its exec.
+  if (command.empty()) {
+    for (pid_t pid : roots) {
+      auto maps = read_maps(pid);
+      const std::optional<FileOrigin> origin = target_origin(pid);
+      if (!maps || !origin) continue;
+      for (const Mapping& m : *maps) {
+        if (m.executable && m.is_file()) table_for(pid, &*origin, m);
+      }
+    }
   }
-  // Before sampling starts in earnest: the tables of what runs now (bounded: a huge binary
-  // keeps building in the background), and, for a command about to start, its own and the
-  // common libraries' in the maps already, so that its first samples unwind.
+  // For a command about to start: its own and the common libraries' tables in the maps
+  // already, so that its first samples unwind.
   wait_idle(std::chrono::seconds(1));
+  if (command.empty()) {
+    for (pid_t pid : roots) sync(pid);
+  }
   if (!command.empty()) {
     std::vector<Table*> built;
     for (auto& [key, t] : tables_) {

@@ -189,6 +189,7 @@ TEST(CfiTable, NoFramePointerFixtureMatchesReadelfRowByRow) {
     if (line.ends_with(" T _start")) start = std::stoull(line.substr(0, 16), nullptr, 16);
   }
   ASSERT_NE(start, 0u);
+  elf_version(EV_CURRENT);
   const int fd = ::open(fixture("nofp_gcc").c_str(), O_RDONLY | O_CLOEXEC);
   Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   std::string why;
@@ -202,6 +203,7 @@ TEST(CfiTable, NoFramePointerFixtureMatchesReadelfRowByRow) {
 // The rows as the BPF maps hold them: every page's rows sorted, starting at the page's first
 // byte when a rule covers it, and the rule found at every row address the same.
 TEST(CfiTable, PagedRowsKeepEveryRule) {
+  elf_version(EV_CURRENT);
   const int fd = ::open("/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY | O_CLOEXEC);
   Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   std::string why;
@@ -243,6 +245,7 @@ TEST(CfiTable, PagedRowsKeepEveryRule) {
 
 // A crafted .eh_frame cannot make the builder run away: the counts are bounded.
 TEST(CfiTable, LimitsBoundTheWork) {
+  elf_version(EV_CURRENT);
   const int fd = ::open("/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY | O_CLOEXEC);
   Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   std::string why;

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gelf.h>
+#include <malloc.h>
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -293,6 +294,8 @@ void TableLoader::worker() {
       built.table = build_cfi_table(elf, built.why, limits);
     }
     if (elf != nullptr) elf_end(elf);
+    // libdw's frames and the rows' growth are freed by now: give the worker's arena back.
+    ::malloc_trim(0);
     built.took = std::chrono::steady_clock::now() - t0;
     lock.lock();
     built_.push_back(std::move(built));

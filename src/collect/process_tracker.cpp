@@ -3,7 +3,8 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
+#include <string_view>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -44,8 +45,11 @@ constexpr std::uint32_t kEventBytes = 256 * 1024;
 bool kernel_before_6_1() {
   utsname u{};
   if (::uname(&u) != 0) return false;
+  const std::string_view release(u.release);
   int major = 0, minor = 0;
-  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  const auto [dot, ec] = std::from_chars(release.data(), release.data() + release.size(), major);
+  if (ec != std::errc() || dot == release.data() + release.size() || *dot != '.') return false;
+  if (std::from_chars(dot + 1, release.data() + release.size(), minor).ec != std::errc()) return false;
   return major < 6 || (major == 6 && minor < 1);
 }
 

@@ -412,7 +412,9 @@ void TableLoader::install(const std::vector<Table*>& tables) {
       fail(t, "every table slot is in use");
       continue;
     }
-    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+    bpf_map_create_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.map_flags = BPF_F_INNER_MAP;
     UniqueFd rows(bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_unwind_rows", 4, 4,
                                  static_cast<std::uint32_t>(paged.rows.size()), &opts));
     if (!rows) {

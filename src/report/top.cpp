@@ -183,7 +183,9 @@ std::string render_text(const TopReport& r, GroupBy by) {
   }
   if (r.truncated > 0) out += fmt::format("note: {} samples had truncated (over-deep) stacks\n", r.truncated);
   if (r.lost_events > 0) out += fmt::format("note: {} process events were lost\n", r.lost_events);
-  if (!r.unwind_stops.empty()) {
+  std::uint64_t stopped = 0;
+  for (const auto& [reason, n] : r.unwind_stops) stopped += n;
+  if (stopped * 100 >= std::max<std::uint64_t>(r.total_samples, 1)) {  // from 1% (the JSON has every count)
     std::string reasons;
     for (const auto& [reason, n] : r.unwind_stops) {
       std::string words = reason;

@@ -56,6 +56,29 @@ std::vector<std::pair<std::vector<std::string>, long>> folded(const std::string&
   return out;
 }
 
+// Of the samples whose stack holds `frame`, how many, and how many also hold `callers` in
+// that order (outermost first) above it.
+std::pair<long, long> through(const std::vector<std::pair<std::vector<std::string>, long>>& stacks,
+                              const std::string& frame, const std::vector<std::string>& callers) {
+  long all = 0, complete = 0;
+  for (const auto& [frames, n] : stacks) {
+    auto at = std::find(frames.begin(), frames.end(), frame);
+    if (at == frames.end()) continue;
+    all += n;
+    auto from = frames.begin();
+    bool found = true;
+    for (const std::string& caller : callers) {
+      from = std::find(from, at, caller);
+      if (from == at) {
+        found = false;
+        break;
+      }
+    }
+    if (found) complete += n;
+  }
+  return {all, complete};
+}
+
 // perf's answer: the share of samples whose stack holds each function (perf script of a
 // `perf record --call-graph dwarf` run).
 std::map<std::string, double> perf_dwarf_totals(const std::vector<std::string>& command, const TempDir& dir,
@@ -229,14 +252,7 @@ TEST(Unwind, SignalHandlerLeadsToTheInterruptedFunction) {
   const std::string db = dir.file("signal.db");
   RunResult r = record({"-o", db, "--", fixture("nofp_gcc"), "signal", "3"});
   ASSERT_EQ(r.code, 0) << r.err;
-  long handler = 0, complete = 0;
-  for (const auto& [frames, n] : folded(db)) {
-    auto at = std::find(frames.begin(), frames.end(), "on_alarm");
-    if (at == frames.end()) continue;
-    handler += n;
-    auto spin = std::find(frames.begin(), at, "spin");
-    if (spin != at && std::find(frames.begin(), spin, "main") != spin) complete += n;
-  }
+  const auto [handler, complete] = through(folded(db), "on_alarm", {"main", "spin"});
   ASSERT_GT(handler, 20) << describe(top_json(db, {"--by", "function"}));
   EXPECT_GE(static_cast<double>(complete), 0.95 * static_cast<double>(handler)) << describe(top_json(db, {"--by", "function"}));
 }
@@ -295,14 +311,7 @@ TEST(Unwind, ExactHeapChainsAreComplete) {
   const auto j = nlohmann::json::parse(top.out);
   ASSERT_FALSE(j["entries"].empty()) << top.out;
   EXPECT_EQ(j["entries"][0]["line"], line_of("nofp.c", "NOFP_ALLOC_LINE")) << top.out;
-  long through_build = 0, complete = 0;
-  for (const auto& [frames, n] : folded(db, {"--type", "heap-alloc"})) {
-    auto at = std::find(frames.begin(), frames.end(), "build");
-    if (at == frames.end()) continue;
-    through_build += n;
-    auto outer = std::find(frames.begin(), at, "outer");
-    if (outer != at && std::find(frames.begin(), outer, "main") != outer) complete += n;
-  }
+  const auto [through_build, complete] = through(folded(db, {"--type", "heap-alloc"}), "build", {"main", "outer"});
   ASSERT_GT(through_build, 0);
   EXPECT_GE(static_cast<double>(complete), 0.99 * static_cast<double>(through_build));
 }

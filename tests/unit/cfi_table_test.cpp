@@ -112,17 +112,25 @@ struct Checked {
   std::size_t rows = 0, expressions = 0, plt = 0, signal = 0, gaps = 0;
 };
 
-Checked check_file(const std::string& path) {
-  Checked c;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  EXPECT_GE(fd, 0) << path;
-  if (fd < 0) return c;
+// The table of the file at `path`; `why` says why there is none.
+std::optional<CfiTable> table_of(const std::string& path, std::string& why, const CfiLimits& limits = {}) {
   elf_version(EV_CURRENT);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    why = "cannot open " + path;
+    return std::nullopt;
+  }
   Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
-  std::string why;
-  auto table = build_cfi_table(elf, why);
+  auto table = build_cfi_table(elf, why, limits);
   elf_end(elf);
   ::close(fd);
+  return table;
+}
+
+Checked check_file(const std::string& path) {
+  Checked c;
+  std::string why;
+  auto table = table_of(path, why);
   EXPECT_TRUE(table.has_value()) << path << ": " << why;
   if (!table) return c;
   const auto fdes = readelf_fdes(path);
@@ -189,28 +197,18 @@ TEST(CfiTable, NoFramePointerFixtureMatchesReadelfRowByRow) {
     if (line.ends_with(" T _start")) start = std::stoull(line.substr(0, 16), nullptr, 16);
   }
   ASSERT_NE(start, 0u);
-  elf_version(EV_CURRENT);
-  const int fd = ::open(fixture("nofp_gcc").c_str(), O_RDONLY | O_CLOEXEC);
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   std::string why;
-  auto table = build_cfi_table(elf, why);
-  elf_end(elf);
-  ::close(fd);
-  ASSERT_TRUE(table);
+  auto table = table_of(fixture("nofp_gcc"), why);
+  ASSERT_TRUE(table) << why;
   EXPECT_EQ(rule_at(*table, start + 1).kind, HOTLINE_RULE_STOP);
 }
 
 // The rows as the BPF maps hold them: every page's rows sorted, starting at the page's first
 // byte when a rule covers it, and the rule found at every row address the same.
 TEST(CfiTable, PagedRowsKeepEveryRule) {
-  elf_version(EV_CURRENT);
-  const int fd = ::open("/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY | O_CLOEXEC);
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   std::string why;
-  auto table = build_cfi_table(elf, why);
-  elf_end(elf);
-  ::close(fd);
-  ASSERT_TRUE(table);
+  auto table = table_of("/usr/lib/x86_64-linux-gnu/libc.so.6", why);
+  ASSERT_TRUE(table) << why;
   std::map<UnwindRule, std::uint32_t> index;
   std::vector<UnwindRule> rules;
   const PagedRows paged = page_rows(*table, [&](const UnwindRule& r) {
@@ -245,17 +243,12 @@ TEST(CfiTable, PagedRowsKeepEveryRule) {
 
 // A crafted .eh_frame cannot make the builder run away: the counts are bounded.
 TEST(CfiTable, LimitsBoundTheWork) {
-  elf_version(EV_CURRENT);
-  const int fd = ::open("/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY | O_CLOEXEC);
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   std::string why;
   CfiLimits limits;
   limits.max_fdes = 100;
   limits.max_rows = 500;
-  auto table = build_cfi_table(elf, why, limits);
-  elf_end(elf);
-  ::close(fd);
-  ASSERT_TRUE(table);
+  auto table = table_of("/usr/lib/x86_64-linux-gnu/libc.so.6", why, limits);
+  ASSERT_TRUE(table) << why;
   EXPECT_LE(table->fdes, 100u);
   EXPECT_LE(table->rows.size(), 502u);
 }

@@ -47,22 +47,24 @@ static __always_inline void stat_add(u32 index, u64 n)
 	hotline_counter_add(&cpu_stats, index, n);
 }
 
-static __always_inline void count_sample(void *counts, struct hotline_cpu_key *key)
+/* Counts the sample; a stack that could not be stored is counted as lost only when the
+ * sample itself was kept (under a "lost stack" marker), so every lost stack is one of
+ * the recorded samples and a dropped sample is counted once, as dropped. */
+static __always_inline void count_sample(void *counts, struct hotline_cpu_key *key, s32 user_id, s32 kernel_id)
 {
 	u64 zero = 0;
+	key->user_stack = user_id >= 0 ? user_id : -1;
+	key->kernel_stack = kernel_id >= 0 ? kernel_id : -1;
 	u64 *count = hotline_lookup_or_init(counts, key, &zero);
-	if (count)
-		__sync_fetch_and_add(count, 1);
-	else
+	if (!count) {
 		stat_add(HOTLINE_CPU_STAT_COUNTS_FULL, 1);
-}
-
-/* A stack id for the key: -1 when there is none, the loss counted. */
-static __always_inline s32 stack_key(s32 id, u32 lost_stat)
-{
-	if (id == HOTLINE_STACK_LOST)
-		stat_add(lost_stat, 1);
-	return id >= 0 ? id : -1;
+		return;
+	}
+	__sync_fetch_and_add(count, 1);
+	if (user_id == HOTLINE_STACK_LOST)
+		stat_add(HOTLINE_CPU_STAT_USER_STACK_LOST, 1);
+	if (kernel_id == HOTLINE_STACK_LOST)
+		stat_add(HOTLINE_CPU_STAT_KERNEL_STACK_LOST, 1);
 }
 
 SEC("perf_event")
@@ -95,16 +97,11 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 			bpf_probe_read_kernel(&user, sizeof(user), saved);
 	}
 
-	if (slot == 0) {
-		key.user_stack = stack_key(hotline_user_stack(ctx, tgid, user.ip, user.sp, user.bp, &stacks0),
-					   HOTLINE_CPU_STAT_USER_STACK_LOST);
-		key.kernel_stack = stack_key(hotline_kernel_stack(ctx, &stacks0), HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
-		count_sample(&counts0, &key);
-	} else {
-		key.user_stack = stack_key(hotline_user_stack(ctx, tgid, user.ip, user.sp, user.bp, &stacks1),
-					   HOTLINE_CPU_STAT_USER_STACK_LOST);
-		key.kernel_stack = stack_key(hotline_kernel_stack(ctx, &stacks1), HOTLINE_CPU_STAT_KERNEL_STACK_LOST);
-		count_sample(&counts1, &key);
-	}
+	if (slot == 0)
+		count_sample(&counts0, &key, hotline_user_stack(ctx, tgid, user.ip, user.sp, user.bp, &stacks0),
+			     hotline_kernel_stack(ctx, &stacks0));
+	else
+		count_sample(&counts1, &key, hotline_user_stack(ctx, tgid, user.ip, user.sp, user.bp, &stacks1),
+			     hotline_kernel_stack(ctx, &stacks1));
 	return 0;
 }

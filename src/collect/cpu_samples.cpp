@@ -53,12 +53,16 @@ MetaEntries CpuSamples::meta() const {
 
 void CpuSamples::stop() {
   const CpuStats st = source_.stats();
-  const std::uint64_t lost = st.user_stacks_lost + st.kernel_stacks_lost + st.counts_full;
+  // A kept sample may lose both its user and its kernel stack, so the larger of the two
+  // counts is the number of samples with a lost stack (at least); a dropped sample was not
+  // kept and lost no stack.
+  const std::uint64_t lost = std::max(st.user_stacks_lost, st.kernel_stacks_lost) + st.counts_full;
   const std::uint64_t seen = std::max<std::uint64_t>(st.samples, 1);
   if (lost * 100 > seen) {
-    warn(fmt::format("{:.1f}% of samples lost their stack or were dropped ({} of {}): "
-                     "lower --cpu-freq, or raise the map sizes with --map-scale",
-                     100.0 * static_cast<double>(lost) / static_cast<double>(seen), lost, st.samples));
+    warn(fmt::format("{:.1f}% of samples lost their stack or were dropped ({} of {}: {} kept without a stack, {} "
+                     "dropped): lower --cpu-freq, or raise the map sizes with --map-scale",
+                     100.0 * static_cast<double>(std::min(lost, seen)) / static_cast<double>(seen), lost, st.samples,
+                     lost - st.counts_full, st.counts_full));
   }
   if (const std::uint64_t denied = st.denied + denied_; denied > 0) {
     warn(fmt::format("{} samples of processes that stopped being profilable (they became non-dumpable or gained "

@@ -333,9 +333,18 @@ TEST(DataQuality, LostAndTruncatedStacksAreCountedAndReported) {
   int samples = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'samples'"));
   EXPECT_GT(lost, 0);
   EXPECT_GT(truncated, 0);
-  // Lost stacks still count as samples (under a marker frame): totals are not understated.
-  // (3 s at 999 Hz of one busy thread; the CPUs may be shared with another test.)
-  EXPECT_GT(samples, 600);
+  int dropped = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'dropped_samples'"));
+  // Lost stacks still count as samples (under a marker frame): totals are not understated,
+  // and every lost stack is one of the kept samples (a dropped sample is counted once, as
+  // dropped). How many samples a busy thread gets in 3 s depends on who shares the CPUs.
+  EXPECT_GT(samples, 100);
+  EXPECT_LE(lost, samples);
+  EXPECT_GE(dropped, 0);
+  // The warning's share is of the samples taken: never above 100%.
+  const std::size_t pct = r.err.find("% of samples lost");
+  ASSERT_NE(pct, std::string::npos) << r.err;
+  const std::size_t start = r.err.rfind(' ', pct) + 1;
+  EXPECT_LE(std::stod(r.err.substr(start, pct - start)), 100.0) << r.err;
   EXPECT_EQ(std::to_string(samples), query_value(db, "SELECT SUM(count) FROM cpu_samples"));
   auto top = top_json(db);
   EXPECT_GT(top["lost_samples"].get<int>(), 0);

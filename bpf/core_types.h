@@ -66,6 +66,12 @@ struct task_struct {
 	const struct cred *real_cred; /* what the ptrace rule reads */
 	struct mm_struct *mm;
 	char comm[16];
+	unsigned int __state; /* 0: runnable; since 5.14 */
+};
+
+/* The task state before 5.14 (chosen at load time by bpf_core_field_exists). */
+struct task_struct___pre514 {
+	long state;
 };
 
 /* mm_struct.flags holds the dumpable state in its two low bits: an unsigned long before

@@ -200,4 +200,46 @@ enum hotline_heap_stat {
 	HOTLINE_HEAP_STAT_COUNT
 };
 
+/* ---- Off-CPU: time tracked threads spend switched out while not runnable. ---- */
+
+/* A thread's block in progress, from its switch-out to its switch-in (key: thread id). */
+struct hotline_offcpu_block {
+	__u64 start_ns; /* bpf_ktime_get_ns (CLOCK_MONOTONIC) at the switch-out */
+	__u32 pid;
+	__u32 tid;
+	__s32 user_stack; /* ids in offcpu_stacks; -1 none, -2 not stored */
+	__s32 kernel_stack;
+	char comm[HOTLINE_COMM_LEN];
+};
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_offcpu_block) == 40, "hotline_offcpu_block layout");
+
+/* Key of the per-checkpoint off-CPU totals: as a CPU sample's, (thread, user stack, kernel
+ * stack); -1 for no stack. */
+struct hotline_offcpu_key {
+	__u32 pid;
+	__u32 tid;
+	__s32 user_stack;
+	__s32 kernel_stack;
+	char comm[HOTLINE_COMM_LEN];
+};
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_offcpu_key) == 32, "hotline_offcpu_key layout");
+
+/* Blocks that ended during the checkpoint: their whole time, from switch-out to switch-in. */
+struct hotline_offcpu_value {
+	__u64 ns;
+	__u64 count;
+};
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_offcpu_value) == 16, "hotline_offcpu_value layout");
+
+enum hotline_offcpu_stat {
+	HOTLINE_OFFCPU_STAT_BLOCKS = 0,     /* blocks of tracked threads that ended, at least the minimum long */
+	HOTLINE_OFFCPU_STAT_SHORT,          /* blocks that ended before the minimum (not counted) */
+	HOTLINE_OFFCPU_STAT_BLOCKS_FULL,    /* a switch-out not followed: the map of blocks in progress is full */
+	HOTLINE_OFFCPU_STAT_COUNTS_FULL,    /* a block's time counted nowhere: totals map full */
+	HOTLINE_OFFCPU_STAT_USER_STACK_LOST,   /* a counted block whose user stack was not stored */
+	HOTLINE_OFFCPU_STAT_KERNEL_STACK_LOST, /* same for the kernel stack */
+	HOTLINE_OFFCPU_STAT_DENIED,         /* switch-outs of a process the caller may not profile */
+	HOTLINE_OFFCPU_STAT_COUNT
+};
+
 #endif

@@ -6,6 +6,7 @@
 struct proc_bpf;
 struct cpu_bpf;
 struct heap_bpf;
+struct offcpu_bpf;
 
 namespace hotline::skeleton {
 
@@ -18,5 +19,8 @@ void destroy_cpu(cpu_bpf* skel);
 heap_bpf* open_heap();
 int load_heap(heap_bpf* skel);
 void destroy_heap(heap_bpf* skel);
+offcpu_bpf* open_offcpu();
+int load_offcpu(offcpu_bpf* skel);
+void destroy_offcpu(offcpu_bpf* skel);
 
 }  // namespace hotline::skeleton

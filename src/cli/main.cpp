@@ -19,6 +19,7 @@
 #include "report/export.h"
 #include "report/query_render.h"
 #include "report/heap_top.h"
+#include "report/offcpu_top.h"
 #include "report/top.h"
 #include "store/query.h"
 #include "store/reader.h"
@@ -239,6 +240,14 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "fp", "tables"}))
       ->envname("HOTLINE_UNWIND")
       ->capture_default_str();
+  std::string offcpu_min = "1us";
+  rec->add_flag("--offcpu", ro.offcpu,
+                "Also record off-CPU time: where threads wait while not runnable (sleeps, locks, pipes, sockets, "
+                "disk), per line and kernel reason ('hotline top offcpu'); needs the BPF backend")
+      ->envname("HOTLINE_OFFCPU");
+  rec->add_option("--offcpu-min", offcpu_min,
+                  "With --offcpu: blocks shorter than this are not counted (500ns, 1us, 2ms, ...)")
+      ->capture_default_str();
   rec->add_option("command", ro.command, "Command to launch and profile, after --");
 
   // top
@@ -265,6 +274,14 @@ int run(int argc, char** argv) {
   top_heap->add_flag("--leaks", leaks,
                      "The blocks still allocated when a launched command exited (recorded to its end), by line");
   add_top_options(top_heap, hf, "Hide entries below this percentage of the metric's total");
+
+  TopFlags of;
+  std::int64_t offcpu_tid = 0;
+  auto* top_offcpu = top->add_subcommand(
+      "offcpu", "Lines where threads waited (recorded with --offcpu): self (the call that blocked) and total "
+                "blocked time, with the kernel reason (futex_wait_queue, pipe_read, do_nanosleep, ...)");
+  add_top_options(top_offcpu, of, "Hide entries below this percentage of the blocked time");
+  top_offcpu->add_option("--tid", offcpu_tid, "Only this thread")->check(CLI::PositiveNumber);
 
   // export
   std::string efile, eformat = "flamegraph", etype = "cpu", eout, esince, euntil, ewindow, efilter;
@@ -384,6 +401,7 @@ int run(int argc, char** argv) {
     ro.heap = parse_heap_request(heap_mode);
     ro.heap_probes = parse_heap_probe_scope(heap_probes);
     parse_unwind_mode(unwind.c_str(), ro.unwind);
+    ro.offcpu_min_ns = static_cast<std::uint64_t>(parse_short_duration(offcpu_min).count());
     ro.live_view = !ro.quiet && !no_view && live_view_possible();
     return run_record(ro);
   }
@@ -393,6 +411,17 @@ int run(int argc, char** argv) {
     auto report = cpu_top(reader, options);
     std::string out = tf.json ? render_json(report) : tf.csv ? render_csv(report) : render_text(report, options.by);
     write_text_stdout(out);
+    return 0;
+  }
+  if (top_offcpu->parsed()) {
+    OffCpuTopOptions options;
+    options.common = to_top_options(of);
+    if (offcpu_tid > 0) options.tid = offcpu_tid;
+    RecordingReader reader(of.file);
+    auto report = offcpu_top(reader, options);
+    write_text_stdout(of.json  ? render_offcpu_json(report)
+                      : of.csv ? render_offcpu_csv(report)
+                               : render_offcpu_text(report, options.common.by));
     return 0;
   }
   if (top_heap->parsed()) {

@@ -3,7 +3,9 @@
 
 #include "collect/cpu_samples.h"
 #include "collect/exact_heap.h"
+#include "collect/offcpu.h"
 #include "collect/process_tracker.h"
+#include "util/log.h"
 #include "collect/sampled_heap.h"
 
 namespace hotline {
@@ -22,6 +24,33 @@ std::vector<std::unique_ptr<Collector>> collectors_after_launch(const CollectorS
   std::vector<std::unique_ptr<Collector>> out;
   out.push_back(std::make_unique<CpuSamples>(cpu, std::move(keep), setup.access.restricted));
   map_bytes_used += cpu.map_bytes();
+  // Before the heap probes, whose calibration takes a while: off-CPU time counts from here.
+  if (setup.offcpu) {
+    OffCpu::Options o;
+    o.min_ns = setup.offcpu_min_ns;
+    o.map_scale = setup.map_scale;
+    o.targets_fd = tracker.targets_fd();
+    o.unwind_maps = tracker.unwind_maps();
+    o.unwind = o.unwind_maps != nullptr ? setup.unwind : UnwindMode::fp;
+    o.access = setup.access;
+    o.verbose = setup.verbose;
+    o.map_bytes_left = setup.map_budget > map_bytes_used ? setup.map_budget - map_bytes_used : 0;
+    std::string why_not;
+    std::unique_ptr<OffCpu> offcpu;
+    if (!setup.offcpu_bpf) {
+      why_not = "the perf_event CPU backend has no off-CPU collector (it needs CAP_BPF and tp_btf)";
+    } else {
+      offcpu = OffCpu::load(o, why_not);
+    }
+    if (offcpu) {
+      map_bytes_used += offcpu->map_bytes();
+      out.push_back(std::move(offcpu));
+      decisions.emplace_back(meta_key::offcpu, "on");
+    } else {
+      warn("no off-CPU profile: " + why_not);
+      decisions.emplace_back(meta_key::offcpu, "off: " + why_not);
+    }
+  }
   if (setup.heap_exact) {
     ExactHeap::Options o;
     o.map_scale = setup.map_scale;

@@ -30,6 +30,9 @@ struct CollectorSetup {
   bool verbose = false, quiet = false;
   BpfAccessRule access;
   UnwindMode unwind = UnwindMode::fp;  // the CPU sampler's (the heap probes unwind the same way)
+  bool offcpu = false;              // record --offcpu
+  std::uint64_t offcpu_min_ns = 1000;
+  bool offcpu_bpf = true;            // the BPF backend (the perf_event fallback has no off-CPU collector)
 };
 
 // The collectors that must exist before a launched command starts (they hand it what it

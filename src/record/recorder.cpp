@@ -538,6 +538,9 @@ int Session::run() {
   writer_->set_meta(meta_key::heap_mode, to_string(heap_mode));
   if (backend_.unwinder) add_collector(std::move(backend_.unwinder));
   setup.unwind = backend_.unwind;
+  setup.offcpu = options_.offcpu;
+  setup.offcpu_min_ns = options_.offcpu_min_ns;
+  setup.offcpu_bpf = backend.backend == CpuBackend::bpf;
   MetaEntries decisions;
   for (auto& c : collectors_after_launch(setup, *backend_.sampler, *tracker_, tracker_->tracker_map_bytes(),
                                          [this](pid_t pid) { return may_profile(pid); }, decisions)) {

@@ -34,6 +34,8 @@ struct RecordOptions {
   bool verbose = false;
   bool require_debuginfo = false;
   UnwindMode unwind = UnwindMode::automatic;  // --unwind (the perf_event fallback: frame pointers)
+  bool offcpu = false;                     // --offcpu: where threads wait (the BPF backend)
+  std::uint64_t offcpu_min_ns = 1000;      // --offcpu-min
 };
 
 // Runs the recording to its end; returns the process exit code (the command's status for

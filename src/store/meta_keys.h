@@ -43,6 +43,15 @@ inline constexpr const char* map_budget_bytes = "map_budget_bytes";
 inline constexpr const char* map_bytes = "map_bytes";
 inline constexpr const char* map_halvings = "map_halvings";
 inline constexpr const char* mode = "mode";
+// Off-CPU (record --offcpu): the minimum counted, blocks counted and not, stacks lost.
+inline constexpr const char* offcpu = "offcpu";
+inline constexpr const char* offcpu_min_ns = "offcpu_min_ns";
+inline constexpr const char* offcpu_blocks = "offcpu_blocks";
+inline constexpr const char* offcpu_short_blocks = "offcpu_short_blocks";
+inline constexpr const char* offcpu_dropped_blocks = "offcpu_dropped_blocks";
+inline constexpr const char* offcpu_lost_stacks = "offcpu_lost_stacks";
+inline constexpr const char* offcpu_truncated_stacks = "offcpu_truncated_stacks";
+inline constexpr const char* offcpu_map_halvings = "offcpu_map_halvings";
 inline constexpr const char* pids = "pids";
 inline constexpr const char* process_name = "process_name";
 inline constexpr const char* samples = "samples";

@@ -258,6 +258,30 @@ std::vector<CpuSampleRow> RecordingReader::cpu_samples(const std::vector<std::in
   return out;
 }
 
+std::vector<CpuSampleRow> RecordingReader::samples_of(const SampleType& type,
+                                                      const std::vector<std::int64_t>& checkpoints) const {
+  std::vector<CpuSampleRow> out;
+  const std::int64_t type_row = type_id(type);
+  if (version_ < 3 || type_row < 0) return out;
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::uint64_t> sums;
+  Statement st(db_, "SELECT stack_id, pid, tid, SUM(value) FROM samples WHERE checkpoint_id = ? AND type_id = ? "
+                    "GROUP BY stack_id, pid, tid");
+  Total total{path_};
+  for (std::int64_t id : checkpoints) {
+    st.bind(1, id).bind(2, type_row);
+    while (st.step()) {
+      // Nanoseconds of one thread in one checkpoint can be many seconds: bytes' bound.
+      const std::int64_t v = checked(path_, st.column_int(3), type.name, kMaxBytes);
+      total.add(v);
+      sums[{st.column_int(0), st.column_int(1), st.column_int(2)}] += static_cast<std::uint64_t>(v);
+    }
+    st.reset();
+  }
+  out.reserve(sums.size());
+  for (const auto& [key, v] : sums) out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), v});
+  return out;
+}
+
 std::unordered_map<std::int64_t, std::uint64_t> RecordingReader::cpu_counts(
     const std::vector<std::int64_t>& checkpoints) const {
   std::unordered_map<std::int64_t, std::uint64_t> out;

@@ -77,6 +77,11 @@ class RecordingReader {
   std::unordered_map<std::int64_t, std::string> thread_names() const;  // tid -> comm (one of them when a thread was renamed)
   // Sample counts per (leaf stack node, pid, tid), over the given checkpoint ids.
   std::vector<CpuSampleRow> cpu_samples(const std::vector<std::int64_t>& checkpoints) const;
+  // Values of one sample type per (leaf stack node, pid, tid), over the given checkpoint ids
+  // (empty when the recording holds none of that type, or is older than schema 3).
+  std::vector<CpuSampleRow> samples_of(const SampleType& type, const std::vector<std::int64_t>& checkpoints) const;
+  // Whether the recording holds values of this type at all.
+  bool has_type(const SampleType& type) const { return type_id(type) >= 0; }
   // Sample counts per leaf stack node, over the given checkpoint ids.
   std::unordered_map<std::int64_t, std::uint64_t> cpu_counts(const std::vector<std::int64_t>& checkpoints) const;
 

@@ -18,6 +18,11 @@ inline constexpr SampleType heap_alloc_bytes{"heap_alloc_bytes", "bytes"};
 inline constexpr SampleType heap_alloc_count{"heap_alloc_count", "count"};
 inline constexpr SampleType heap_free_bytes{"heap_free_bytes", "bytes"};
 inline constexpr SampleType heap_free_count{"heap_free_count", "count"};
+// Off-CPU, per thread and (user + kernel) stack: time blocked while not runnable, and the
+// number of blocks that ended during the checkpoint (a block in progress adds its time so
+// far, and its count when it ends).
+inline constexpr SampleType offcpu{"offcpu", "nanoseconds"};
+inline constexpr SampleType offcpu_count{"offcpu_count", "count"};
 }  // namespace sample_types
 
 }  // namespace hotline

@@ -95,4 +95,28 @@ std::string format_duration(std::chrono::milliseconds d) {
   return fmt::format("{} h {} m", s / 3600, (s % 3600) / 60);
 }
 
+std::chrono::nanoseconds parse_short_duration(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    throw Error(ExitCode::invalid_args, fmt::format("invalid duration '{}': {}", text.substr(0, 64), why),
+                "use a number with a unit: 500ns, 1us, 2ms or 1s (at most 10s)");
+  };
+  std::size_t i = 0;
+  std::uint64_t value = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    if (value > 10'000'000'000ull) bad("too large");
+    ++i;
+  }
+  if (i == 0) bad("expected a number");
+  const std::string_view unit = text.substr(i);
+  std::uint64_t scale = 0;
+  if (unit == "ns") scale = 1;
+  else if (unit == "us" || unit == "\xc2\xb5s") scale = 1000;
+  else if (unit == "ms") scale = 1000ull * 1000;
+  else if (unit == "s") scale = 1000ull * 1000 * 1000;
+  else bad(unit.empty() ? "missing unit" : "unknown unit");
+  if (value > 10'000'000'000ull / scale) bad("too large (at most 10s)");
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(value * scale));
+}
+
 }  // namespace hotline

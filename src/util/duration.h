@@ -9,6 +9,10 @@ namespace hotline {
 // Throws Error(invalid_args) naming the accepted forms.
 std::chrono::milliseconds parse_duration(std::string_view text);
 
+// A short span: <integer><unit> with unit ns, us (or µs), ms or s, e.g. 500ns, 1us, 2ms;
+// up to 10 s. Throws Error(invalid_args) naming the accepted forms.
+std::chrono::nanoseconds parse_short_duration(std::string_view text);
+
 // "1.5 s", "2 m 3 s", "250 ms": for humans.
 std::string format_duration(std::chrono::milliseconds d);
 

@@ -1,0 +1,53 @@
+#pragma once
+// `hotline top offcpu`: the lines where threads waited, by blocked time. A line's self time
+// is that of blocks whose innermost user frame is that line (the call that blocked); its
+// total, that of blocks with the line anywhere on the user stack. Each entry names the
+// kernel reason: the innermost kernel function under the scheduler that is not scheduler
+// plumbing (futex_wait_queue, pipe_read, do_nanosleep, ...).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "report/top.h"
+#include "store/reader.h"
+
+namespace hotline {
+
+struct OffCpuTopOptions {
+  TopOptions common;
+  std::optional<std::int64_t> tid;  // --tid: one thread only
+};
+
+struct OffCpuEntry {
+  std::uint64_t self_ns = 0, total_ns = 0;
+  double self_pct = 0, total_pct = 0;
+  std::string function, file;
+  int line = 0;
+  std::string reason;  // the kernel reason with the most of this entry's time
+  std::vector<std::pair<std::string, std::uint64_t>> reasons;  // every reason's ns, most first
+};
+
+struct OffCpuReport {
+  std::string file, process, pids;
+  std::int64_t duration_ms = 0, window_start_ms = 0, window_end_ms = 0;
+  std::uint64_t total_ns = 0;  // in the window (and thread)
+  std::uint64_t blocks = 0;    // whole recording: blocks counted
+  std::uint64_t min_ns = 0;
+  std::uint64_t dropped_blocks = 0, lost_stacks = 0;
+  std::vector<OffCpuEntry> entries;
+};
+
+// The innermost frame of a kernel stack that is not scheduler or tracing plumbing, given
+// the kernel functions from the innermost outwards ("" when all are plumbing).
+std::string offcpu_reason(const std::vector<const std::string*>& kernel_functions);
+
+// Throws Error(invalid_args) for a recording made without --offcpu.
+OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& options);
+
+std::string render_offcpu_text(const OffCpuReport& report, GroupBy by);
+std::string render_offcpu_json(const OffCpuReport& report);
+std::string render_offcpu_csv(const OffCpuReport& report);
+
+}  // namespace hotline

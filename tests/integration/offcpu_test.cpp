@@ -1,0 +1,146 @@
+// Off-CPU time (record --offcpu, bpf/offcpu.bpf.c, top offcpu): real BPF on a fixture whose
+// threads block in known ways and measure their own waits, as root.
+#include <sys/wait.h>
+
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace hotline::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// "name ns" lines the fixture prints at exit.
+std::map<std::string, double> measured_ms(const std::string& out) {
+  std::map<std::string, double> m;
+  std::istringstream in(out);
+  std::string name;
+  double ns = 0;
+  while (in >> name >> ns) m[name] = ns / 1e6;
+  return m;
+}
+
+nlohmann::json offcpu_json(const std::string& db, const std::vector<std::string>& args = {}) {
+  std::vector<std::string> argv = {hotline_bin(), "top", "offcpu", db, "--json", "--top", "500"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult r = run(argv);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
+const nlohmann::json* entry_at(const nlohmann::json& report, int line) {
+  for (const auto& e : report["entries"]) {
+    if (e["file"].is_string() && e["file"].get<std::string>().ends_with("offcpu.c") && e["line"].is_number() &&
+        e["line"].get<int>() == line) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+TEST(OffCpu, EachBlockingLineHasItsWaitAndItsReason) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("offcpu.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "--offcpu", "-o", db, "--", fixture("offcpu"), "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto known = measured_ms(r.out);
+  ASSERT_EQ(known.size(), 5u) << r.out;
+  const nlohmann::json report = offcpu_json(db);
+  ASSERT_GT(report["blocks"].get<int>(), 50) << report.dump();
+  struct Case {
+    const char* marker;
+    const char* measured;
+    const char* reason;  // part of the kernel function's name (they vary across kernel versions)
+  };
+  for (const Case& c : {Case{"NAP_LINE", "nap", "nanosleep"}, Case{"READ_LINE", "read", "pipe_read"},
+                        Case{"LOCK_LINE", "lock", "futex"}, Case{"HOLD_LINE", "hold", "nanosleep"}}) {
+    const int line = line_of("offcpu.c", c.marker);
+    const nlohmann::json* e = entry_at(report, line);
+    ASSERT_NE(e, nullptr) << c.marker << " (line " << line << ") missing: " << report.dump(1);
+    const double want = known.at(c.measured), got = (*e)["total_offcpu_ms"].get<double>();
+    EXPECT_NEAR(got, want, want * 0.05) << c.marker << ": " << e->dump();
+    EXPECT_NE((*e)["reason"].get<std::string>().find(c.reason), std::string::npos) << c.marker << ": " << e->dump();
+    EXPECT_GT((*e)["total_pct"].get<double>(), 10.0) << e->dump();
+  }
+  // The spinning line never waits.
+  if (const nlohmann::json* spin = entry_at(report, line_of("offcpu.c", "SPIN_LINE"))) {
+    EXPECT_LT((*spin)["total_offcpu_ms"].get<double>(), 20.0) << spin->dump();
+  }
+  // Self time is the call that blocked: libc's sleep (two threads sleep) comes first.
+  ASSERT_FALSE(report["entries"].empty());
+  EXPECT_NE(report["entries"][0]["function"].get<std::string>().find("nanosleep"), std::string::npos)
+      << report["entries"][0].dump();
+  EXPECT_EQ(report["entries"][0]["offcpu_ms"], report["entries"][0]["total_offcpu_ms"]);
+
+  // One thread: the reader, blocked from its start to the end.
+  const std::string tid = query_value(db, "SELECT tid FROM threads WHERE comm = 'reader'");
+  ASSERT_FALSE(tid.empty());
+  const nlohmann::json one = offcpu_json(db, {"--tid", tid});
+  EXPECT_NEAR(one["total_offcpu_ms"].get<double>(), known.at("read"), known.at("read") * 0.05) << one.dump(1);
+
+  // The text table names the reason; the CSV has the same columns as the JSON.
+  RunResult text = run({hotline_bin(), "top", "offcpu", db, "--by", "function"});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("futex"), std::string::npos) << text.out;
+  RunResult csv = run({hotline_bin(), "top", "offcpu", db, "--csv"});
+  EXPECT_TRUE(csv.out.starts_with("offcpu_ms,total_offcpu_ms,self_pct,total_pct,reason,function,file,line\n"))
+      << csv.out;
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'offcpu'"), "on");
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'offcpu_dropped_blocks'"), "0");
+}
+
+TEST(OffCpu, AProcessAttachedByPid) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("attached.db");
+  Child target({fixture("offcpu"), "8"});
+  std::this_thread::sleep_for(300ms);
+  // (--heap off: the exact heap probes are not what this test is about.)
+  RunResult r = run({hotline_bin(), "record", "-q", "--offcpu", "--heap", "off", "-d", "2s", "-o", db, "--pid",
+                     std::to_string(target.pid())});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json report = offcpu_json(db);
+  // The napper sleeps all the time in 20 ms naps: it waited for about the whole recording.
+  // (The reader, blocked since before hotline attached, is seen only when it wakes.)
+  const std::string tid = query_value(db, "SELECT tid FROM threads WHERE comm = 'napper'");
+  ASSERT_FALSE(tid.empty());
+  const nlohmann::json napper = offcpu_json(db, {"--tid", tid});
+  const double duration = napper["duration_ms"].get<double>();
+  EXPECT_GT(napper["total_offcpu_ms"].get<double>(), 0.85 * duration) << napper.dump(1);
+  EXPECT_LT(napper["total_offcpu_ms"].get<double>(), 1.05 * duration) << napper.dump(1);
+  // Its line, once the tables of the process it attached to are loaded.
+  const nlohmann::json* nap = entry_at(report, line_of("offcpu.c", "NAP_LINE"));
+  ASSERT_NE(nap, nullptr) << report.dump(1);
+  EXPECT_GT((*nap)["total_offcpu_ms"].get<double>(), 0.5 * duration) << nap->dump();
+  EXPECT_NE((*nap)["reason"].get<std::string>().find("nanosleep"), std::string::npos) << nap->dump();
+}
+
+TEST(OffCpu, AskingWithoutDataOrWithABadMinimumIsExplained) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("cpu.db");
+  ASSERT_EQ(run({hotline_bin(), "record", "-q", "-d", "1s", "-o", db, "--", fixture("single")}).code, 0);
+  RunResult r = run({hotline_bin(), "top", "offcpu", db});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--offcpu"), std::string::npos) << r.err;
+  r = run({hotline_bin(), "record", "-q", "--offcpu", "--offcpu-min", "5parsecs", "-o", dir.file("x.db"), "--",
+           fixture("single")});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("500ns, 1us"), std::string::npos) << r.err;
+  // With a 50 ms minimum the 20 ms naps are not counted; the 100 ms holds are.
+  const std::string min_db = dir.file("min.db");
+  r = run({hotline_bin(), "record", "-q", "--offcpu", "--offcpu-min", "50ms", "-o", min_db, "--", fixture("offcpu"),
+           "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json report = offcpu_json(min_db);
+  EXPECT_EQ(entry_at(report, line_of("offcpu.c", "NAP_LINE")), nullptr) << report.dump(1);
+  EXPECT_NE(entry_at(report, line_of("offcpu.c", "HOLD_LINE")), nullptr) << report.dump(1);
+  EXPECT_GT(std::stoi(query_value(min_db, "SELECT value FROM meta WHERE key = 'offcpu_short_blocks'")), 20);
+}
+
+}  // namespace
+}  // namespace hotline::test

@@ -528,6 +528,16 @@ int Session::run() {
 
   std::vector<pid_t> roots = options_.pids;
   if (command_) roots = {command_->pid()};
+  // The unwind tables first, before sampling starts: until a running target's tables are in
+  // the maps its samples are unwound by frame pointers only, and the other collectors may
+  // take a while to load (the exact heap calibrates its probes for about a second).
+  std::size_t started = 0;
+  if (backend_.unwinder) {
+    add_collector(std::move(backend_.unwinder));
+    for (; started < collectors_.size(); ++started) {
+      collectors_[started]->start(roots, command_ ? command_->path() : std::string());
+    }
+  }
   backend_.attach();
   for (pid_t pid : roots) {
     warn_if_other_pid_namespace(pid);
@@ -536,7 +546,6 @@ int Session::run() {
     if (!command_) track(pid, read_ppid(pid), read_comm(pid).value_or(""));
   }
   writer_->set_meta(meta_key::heap_mode, to_string(heap_mode));
-  if (backend_.unwinder) add_collector(std::move(backend_.unwinder));
   setup.unwind = backend_.unwind;
   setup.offcpu = options_.offcpu;
   setup.offcpu_min_ns = options_.offcpu_min_ns;
@@ -548,7 +557,9 @@ int Session::run() {
   }
   for (auto& c : launch_collectors) add_collector(std::move(c));
   for (const auto& [key, value] : decisions) writer_->set_meta(key, value);
-  for (auto& c : collectors_) c->start(roots, command_ ? command_->path() : std::string());
+  for (; started < collectors_.size(); ++started) {
+    collectors_[started]->start(roots, command_ ? command_->path() : std::string());
+  }
   std::string pid_list;
   for (pid_t pid : roots) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
   writer_->set_meta(meta_key::pids, pid_list);

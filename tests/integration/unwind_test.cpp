@@ -159,6 +159,21 @@ TEST_P(NoFramePointers, TheChainMatchesPerfDwarf) {
 INSTANTIATE_TEST_SUITE_P(Compilers, NoFramePointers, ::testing::Values("nofp_gcc", "nofp_clang", "nofp_gcc_fp", "nofp_lld"),
                          [](const auto& info) { return info.param.substr(5); });
 
+// A running process attached by --pid, with the exact heap probes --pid gets by default
+// (they take about a second to calibrate): its tables are in the maps before that, so its
+// stacks are complete from the start of the recording, not only after the heap is ready.
+TEST(Unwind, AttachedByPidWithTheDefaultHeapFromTheStart) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  Child target({fixture("nofp_gcc"), "chain", "8"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string db = dir.file("attached.db");
+  RunResult r = record({"--pid", std::to_string(target.pid()), "-d", "2s", "-o", db});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'heap_mode'"), "exact");
+  EXPECT_GE(total_of(totals(db), "main"), 95.0) << describe(top_json(db, {"--by", "function"}));
+}
+
 // The same fixture with --unwind fp: the callers vanish. The tables are what the test above
 // measures.
 TEST(Unwind, FramePointersAloneLoseTheCallers) {

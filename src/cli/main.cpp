@@ -298,8 +298,9 @@ int run(int argc, char** argv) {
   }
   exp->add_option("--format", eformat, format_help)->check(CLI::IsMember(format_names))->capture_default_str();
   exp->add_option("--type", etype, "cpu (samples), heap-live (bytes live at the end of the window), heap-alloc "
-                                   "(bytes allocated in the window); pprof heap profiles carry all four heap values")
-      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc"}))
+                                   "(bytes allocated in the window), offcpu (blocked time, recorded with --offcpu); "
+                                   "pprof heap profiles carry all four heap values")
+      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc", "offcpu"}))
       ->capture_default_str();
   exp->add_option("--output,-o", eout, "Output file (created 0600; default: standard output, or RECORDING.html, "
                                        ".pb.gz, .svg in the current directory when that is a terminal)")
@@ -321,8 +322,9 @@ int run(int argc, char** argv) {
   auto* diff = app.add_subcommand("diff", "Lines whose share of the profile changed most between two recordings");
   diff->add_option("base", dbase, "Base recording")->required();
   diff->add_option("new", dnew, "New recording")->required();
-  diff->add_option("--type", dtype, "cpu (self share, total alongside), heap-live or heap-alloc (share of bytes)")
-      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc"}))
+  diff->add_option("--type", dtype, "cpu (self share, total alongside), heap-live or heap-alloc (share of bytes), "
+                                    "offcpu (share of blocked time, self and total)")
+      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc", "offcpu"}))
       ->capture_default_str();
   diff->add_option("--by", dby, "Group by line, function or file")
       ->check(CLI::IsMember({"line", "function", "file"}))

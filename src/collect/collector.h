@@ -30,6 +30,9 @@ struct StackSample {
   // not a return address: it is resolved as is, every other one is stepped back into its call.
   bool user_leaf_exact = false;
   bool truncated = false;             // a stack reached the depth limit: its outermost callers are cut
+  // The kernel stack was taken by a program on a tracepoint (off-CPU): its innermost frames
+  // are that program and the tracepoint's functions that ran it, which are dropped.
+  bool kernel_leaf_is_tracing = false;
   // Why the user stack ends there: the kernel's frame-pointer walk (no telling), its root,
   // or a reason the unwinder stopped (the recording shows it as the outermost frame).
   UnwindStop user_stop = UnwindStop::frame_pointers;

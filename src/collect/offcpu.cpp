@@ -173,6 +173,7 @@ StackSample OffCpu::sample_of(const hotline_offcpu_key& k, std::uint64_t ns, std
   // The user leaf is the return address of the system call the thread blocked in.
   s.user_leaf_exact = false;
   s.truncated = StackReader::truncated(user) || StackReader::truncated(kernel);
+  s.kernel_leaf_is_tracing = true;
   s.values = {ns, count};
   return s;
 }

@@ -78,7 +78,21 @@ std::int64_t SamplePipeline::stack_for(const StackSample& s) {
     const bool exact = i == 0 && s.user_leaf_exact;
     node = push_address(node, symbolizer_.resolve_user(s.pid, exact ? ip : ip - 1));
   }
-  for (std::size_t i = s.kernel_ips.size(); i-- > 0;) {
+  // hotline's own program and the tracepoint's functions that ran it, at a tracepoint
+  // stack's leaf, are not the target's.
+  std::size_t skip = 0;
+  while (s.kernel_leaf_is_tracing && skip < s.kernel_ips.size() && skip < 8) {
+    const ResolvedAddress r = symbolizer_.resolve_kernel(skip == 0 ? s.kernel_ips[skip] : s.kernel_ips[skip] - 1);
+    const auto& frames = r.symbolized->frames;
+    if (frames.empty()) break;
+    const std::string_view f = frames.back().function;
+    if (!f.starts_with("bpf_prog_") && !f.starts_with("bpf_trace_run") && !f.starts_with("__bpf_trace_") &&
+        !f.starts_with("__traceiter_")) {
+      break;
+    }
+    ++skip;
+  }
+  for (std::size_t i = s.kernel_ips.size(); i-- > skip;) {
     const std::uint64_t ip = s.kernel_ips[i];
     node = push_address(node, symbolizer_.resolve_kernel(i == 0 ? ip : ip - 1));
   }

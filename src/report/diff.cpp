@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/heap_top.h"
+#include "report/offcpu_top.h"
 #include "report/table.h"
 #include "util/text.h"
 #include "util/error.h"
@@ -40,6 +41,14 @@ std::map<std::string, Share> shares(const RecordingReader& r, const DiffOptions&
     for (const auto& e : rep.entries) out[key(e.function, e.file, e.line)] = {e.self_pct, e.total_pct, e.function, e.file, e.line};
     return out;
   }
+  if (o.type == ExportType::offcpu) {
+    OffCpuTopOptions oo;
+    oo.common = common;
+    const OffCpuReport rep = offcpu_top(r, oo);
+    *total = static_cast<std::int64_t>(rep.total_ns);
+    for (const auto& e : rep.entries) out[key(e.function, e.file, e.line)] = {e.self_pct, e.total_pct, e.function, e.file, e.line};
+    return out;
+  }
   if (r.meta_or(meta_key::heap_mode, "off") == "off") {
     throw Error(ExitCode::invalid_args, fmt::format("{} has no heap data (recorded with --heap=off)", r.path()),
                 "diff --type cpu, or record both with the heap on");
@@ -54,7 +63,10 @@ std::map<std::string, Share> shares(const RecordingReader& r, const DiffOptions&
 }
 
 std::string type_name(ExportType t) {
-  return t == ExportType::cpu ? "cpu" : t == ExportType::heap_live ? "heap-live" : "heap-alloc";
+  return t == ExportType::cpu         ? "cpu"
+         : t == ExportType::heap_live  ? "heap-live"
+         : t == ExportType::heap_alloc ? "heap-alloc"
+                                       : "offcpu";
 }
 
 std::string signed_pct(double v) { return fmt::format("{:+.1f}%", v); }
@@ -97,8 +109,9 @@ DiffReport diff_recordings(const RecordingReader& base, const RecordingReader& n
 }
 
 std::string render_diff_text(const DiffReport& r, GroupBy by) {
-  const bool cpu = r.type == "cpu";
-  const std::string unit = cpu ? "samples" : "bytes";
+  // Off-CPU has self and total shares, as CPU does; its totals are nanoseconds.
+  const bool cpu = r.type == "cpu" || r.type == "offcpu";
+  const std::string unit = r.type == "cpu" ? "samples" : r.type == "offcpu" ? "ns blocked" : "bytes";
   std::string out = fmt::format("{} diff · base {} ({} {}) → new {} ({} {})\n", r.type, printable(r.base_file),
                                 r.base_total, unit, printable(r.new_file), r.new_total, unit);
   if (r.entries.empty()) return out + "nothing to compare in these recordings\n";

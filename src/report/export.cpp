@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -14,6 +15,7 @@
 
 #include "profile.pb.h"
 #include "report/heap_top.h"
+#include "report/offcpu_top.h"
 #include "report/table.h"
 #include "store/stack_table.h"
 #include "util/error.h"
@@ -59,6 +61,19 @@ Selection select(const RecordingReader& reader, const ExportOptions& options) {
     for (const CpuSampleRow& r : reader.cpu_samples(ids)) {
       const auto n = static_cast<std::int64_t>(r.count);
       sel.samples.push_back({r.stack, {n, n * sel.period_ns}, r.pid, r.tid});
+    }
+    return sel;
+  }
+  if (options.type == ExportType::offcpu) {
+    if (!reader.has_type(sample_types::offcpu)) {
+      throw Error(ExitCode::invalid_args, fmt::format("{} has no off-CPU data: it was recorded without --offcpu",
+                                                      reader.path()),
+                  "record with 'hotline record --offcpu ...'");
+    }
+    sel.type_names = {"off_cpu"};
+    sel.units = {"nanoseconds"};
+    for (const CpuSampleRow& r : reader.samples_of(sample_types::offcpu, ids)) {
+      if (r.count > 0) sel.samples.push_back({r.stack, {static_cast<std::int64_t>(r.count)}, r.pid, r.tid});
     }
     return sel;
   }
@@ -315,7 +330,9 @@ class Exporter {
     profile["type"] = "sampled";
     profile["name"] = fmt::format("{} {} ({})", reader_.meta_or(meta_key::process_name, "process"), type_name(),
                                   reader_.path());
-    profile["unit"] = options_.type == ExportType::cpu ? "none" : "bytes";
+    profile["unit"] = options_.type == ExportType::cpu      ? "none"
+                      : options_.type == ExportType::offcpu ? "nanoseconds"
+                                                            : "bytes";
     profile["startValue"] = 0;
     profile["endValue"] = total;
     profile["samples"] = std::move(samples);
@@ -362,9 +379,10 @@ class Exporter {
         }
       }
       // The line this sample's value belongs to.
-      const FrameInfo* site = path.empty()                      ? nullptr
-                              : options_.type == ExportType::cpu ? &frame(path.back())
-                                                                 : stacks_.allocating_frame(s.leaf);
+      const FrameInfo* site = path.empty()                         ? nullptr
+                              : options_.type == ExportType::cpu    ? &frame(path.back())
+                              : options_.type == ExportType::offcpu ? innermost_user_frame(path)
+                                                                    : stacks_.allocating_frame(s.leaf);
       const std::string function = site == nullptr || site->function.empty() ? "[unknown]" : site->function;
       const std::string where = site == nullptr ? "" : short_where(*site);
       FlameTree::Line& line = tree.lines[function + '\x1f' + where];
@@ -387,14 +405,38 @@ class Exporter {
     }
   }
 
-  std::string unit() const { return options_.type == ExportType::cpu ? "samples" : "bytes"; }
+  std::string unit() const {
+    return options_.type == ExportType::cpu ? "samples" : options_.type == ExportType::offcpu ? "nanoseconds" : "bytes";
+  }
+
+  // The call that blocked: the innermost frame outside the kernel (its modules are named in
+  // brackets, as [kernel] and [bpf]).
+  const FrameInfo* innermost_user_frame(const std::vector<std::int64_t>& path) const {
+    const auto modules = module_paths();
+    for (std::size_t i = path.size(); i-- > 0;) {
+      const FrameInfo& f = frame(path[i]);
+      auto it = modules->find(f.module_id);
+      const std::string& m = it == modules->end() ? std::string() : it->second;
+      if (!kernel_module_path(m)) return &f;
+    }
+    return path.empty() ? nullptr : &frame(path.back());
+  }
+
+  const std::unordered_map<std::int64_t, std::string>* module_paths() const {
+    if (!module_paths_) {
+      module_paths_.emplace();
+      for (const auto& [id, m] : reader_.modules()) (*module_paths_)[id] = m.path;
+    }
+    return &*module_paths_;
+  }
 
   std::string summary(const Selection& sel, std::int64_t total) const {
-    std::string out = options_.type == ExportType::cpu
-                          ? fmt::format("{} samples at {} Hz", total, reader_.meta_int(meta_key::cpu_frequency_hz, 99))
-                          : fmt::format("{} bytes {}", total, options_.type == ExportType::heap_live
-                                                                  ? "live at the end"
-                                                                  : "allocated");
+    std::string out =
+        options_.type == ExportType::cpu
+            ? fmt::format("{} samples at {} Hz", total, reader_.meta_int(meta_key::cpu_frequency_hz, 99))
+        : options_.type == ExportType::offcpu
+            ? fmt::format("{:.1f} ms off-CPU", static_cast<double>(total) / 1e6)
+            : fmt::format("{} bytes {}", total, options_.type == ExportType::heap_live ? "live at the end" : "allocated");
     out += fmt::format(" over {:.1f} s · {} · pid {}", static_cast<double>(sel.duration_ms) / 1000.0, reader_.path(),
                        reader_.meta_or(meta_key::pids, "?"));
     if (const std::string start = reader_.meta_or(meta_key::start_time); !start.empty()) out += " · " + start;
@@ -498,6 +540,11 @@ class Exporter {
       p.mutable_period_type()->set_type(str("cpu"));
       p.mutable_period_type()->set_unit(str("nanoseconds"));
       p.set_period(sel.period_ns);
+    } else if (options_.type == ExportType::offcpu) {
+      p.mutable_period_type()->set_type(str("off_cpu"));
+      p.mutable_period_type()->set_unit(str("nanoseconds"));
+      p.set_period(1);
+      p.set_default_sample_type(str("off_cpu"));
     } else {
       p.mutable_period_type()->set_type(str("space"));
       p.mutable_period_type()->set_unit(str("bytes"));
@@ -630,6 +677,7 @@ class Exporter {
       case ExportType::cpu: return "cpu";
       case ExportType::heap_live: return "heap-live";
       case ExportType::heap_alloc: return "heap-alloc";
+      case ExportType::offcpu: return "offcpu";
     }
     return "cpu";
   }
@@ -638,6 +686,7 @@ class Exporter {
   const RecordingReader& reader_;
   const ExportOptions& options_;
   StackTable stacks_;
+  mutable std::optional<std::unordered_map<std::int64_t, std::string>> module_paths_;
 };
 
 }  // namespace
@@ -694,7 +743,9 @@ ExportType parse_export_type(const std::string& name) {
   if (name == "cpu") return ExportType::cpu;
   if (name == "heap-live") return ExportType::heap_live;
   if (name == "heap-alloc") return ExportType::heap_alloc;
-  throw Error(ExitCode::invalid_args, fmt::format("unknown profile type '{}'", name), "use cpu, heap-live or heap-alloc");
+  if (name == "offcpu") return ExportType::offcpu;
+  throw Error(ExitCode::invalid_args, fmt::format("unknown profile type '{}'", name),
+              "use cpu, heap-live, heap-alloc or offcpu");
 }
 
 }  // namespace hotline

@@ -42,6 +42,12 @@ std::string ms_text(std::uint64_t ns) {
 
 }  // namespace
 
+bool kernel_module_path(const std::string& path) {
+  static const std::set<std::string> kUserPseudo = {"[vdso]", "[vsyscall]", "[jit]",    "[unknown]",
+                                                    "[heap]", "[stack]",    "[uprobes]"};
+  return path.starts_with("[") && !kUserPseudo.contains(path) && !path.starts_with("[anon");
+}
+
 std::string offcpu_reason(const std::vector<const std::string*>& kernel_functions) {
   for (const std::string* f : kernel_functions) {
     if (f != nullptr && !plumbing(*f)) return *f;
@@ -78,11 +84,7 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
   // The kernel and its modules ("[kernel]", "[bpf]", "[ext4]"...), not user space's
   // pseudo-files.
   for (const auto& [id, m] : modules) {
-    static const std::set<std::string> kUserPseudo = {"[vdso]", "[vsyscall]", "[jit]", "[unknown]",
-                                                      "[heap]", "[stack]",    "[uprobes]"};
-    if (m.path.starts_with("[") && !kUserPseudo.contains(m.path) && !m.path.starts_with("[anon")) {
-      kernel_modules.insert(id);
-    }
+    if (kernel_module_path(m.path)) kernel_modules.insert(id);
   }
 
   struct Acc {

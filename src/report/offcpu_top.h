@@ -39,6 +39,10 @@ struct OffCpuReport {
   std::vector<OffCpuEntry> entries;
 };
 
+// Whether a module path is the kernel's or a kernel module's ("[kernel]", "[bpf]", "[ext4]"),
+// not user space's pseudo-files ("[vdso]", "[jit]", "[unknown]"...).
+bool kernel_module_path(const std::string& path);
+
 // The innermost frame of a kernel stack that is not scheduler or tracing plumbing, given
 // the kernel functions from the innermost outwards ("" when all are plumbing).
 std::string offcpu_reason(const std::vector<const std::string*>& kernel_functions);

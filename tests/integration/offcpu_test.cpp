@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -91,6 +92,47 @@ TEST(OffCpu, EachBlockingLineHasItsWaitAndItsReason) {
       << csv.out;
   EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'offcpu'"), "on");
   EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'offcpu_dropped_blocks'"), "0");
+}
+
+// Exports: pprof's off_cpu/nanoseconds in go tool pprof, folded stacks, diff.
+TEST(OffCpu, ExportsAndDiff) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("offcpu.db");
+  ASSERT_EQ(run({hotline_bin(), "record", "-q", "--offcpu", "-o", db, "--", fixture("offcpu"), "1"}).code, 0);
+  const std::string out = dir.file("offcpu.pb.gz");
+  RunResult r = run({hotline_bin(), "export", db, "--type", "offcpu", "--format", "pprof", "-o", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  RunResult top = run({GO_BIN, "tool", "pprof", "-top", "-cum", "-lines", out});
+  ASSERT_EQ(top.code, 0) << top.err;
+  EXPECT_NE(top.out.find("Type: off_cpu"), std::string::npos) << top.out;
+  // The fixture's first line by cumulative blocked time is one of its blocking calls.
+  std::set<std::string> blocking;
+  for (const char* m : {"NAP_LINE", "READ_LINE", "LOCK_LINE", "HOLD_LINE"}) {
+    blocking.insert("offcpu.c:" + std::to_string(line_of("offcpu.c", m)));
+  }
+  std::istringstream rows(top.out);
+  std::string first;
+  for (std::string row; std::getline(rows, row);) {
+    if (const auto at = row.find("offcpu.c:"); at != std::string::npos) {
+      first = row.substr(at, row.find_first_not_of("0123456789", at + 9) - at);
+      break;
+    }
+  }
+  EXPECT_TRUE(blocking.contains(first)) << first << "\n" << top.out;
+  // hotline's own program is not in the stacks: they end in the scheduler.
+  RunResult folded = run({hotline_bin(), "export", db, "--type", "offcpu", "--format", "folded"});
+  ASSERT_EQ(folded.code, 0) << folded.err;
+  EXPECT_EQ(folded.out.find("bpf_prog"), std::string::npos) << folded.out.substr(0, 2000);
+  EXPECT_NE(folded.out.find(";napper;"), std::string::npos) << folded.out.substr(0, 2000);
+  RunResult d = run({hotline_bin(), "diff", db, db, "--type", "offcpu", "--json"});
+  EXPECT_EQ(d.code, 0) << d.err;
+  // A recording without off-CPU data is refused for an off-CPU export.
+  const std::string cpu = dir.file("cpu.db");
+  ASSERT_EQ(run({hotline_bin(), "record", "-q", "-d", "1s", "-o", cpu, "--", fixture("single")}).code, 0);
+  r = run({hotline_bin(), "export", cpu, "--type", "offcpu", "--format", "folded"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--offcpu"), std::string::npos) << r.err;
 }
 
 TEST(OffCpu, AProcessAttachedByPid) {

@@ -1,6 +1,7 @@
 #include "record/pipeline.h"
 
 #include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -17,10 +18,27 @@ std::size_t SamplePipeline::add_source(const std::vector<SampleType>& types) {
 std::uint64_t SamplePipeline::write(std::int64_t checkpoint, std::size_t source, const std::vector<StackSample>& samples) {
   std::vector<SampleValue>& values = values_.at(source);
   std::uint64_t cpu = 0;
+  // Within one drain the same stack of the same process resolves to the same node: the
+  // threads of a process share their stacks (10,000 threads sleeping at one line are one
+  // resolution, not 10,000).
+  std::unordered_map<std::string, std::int64_t> resolved;
+  std::string key;
   for (const StackSample& s : samples) {
     if (s.values.size() != values.size()) continue;  // not of the declared types
     for (std::size_t v = 0; v < values.size(); ++v) values[v].value = s.values[v];
-    writer_.add_sample(checkpoint, stack_for(s), s.pid, s.tid, values);
+    key.clear();
+    const std::uint8_t flags[] = {static_cast<std::uint8_t>(s.user_leaf_exact), static_cast<std::uint8_t>(s.truncated),
+                                  static_cast<std::uint8_t>(s.user_stop),
+                                  static_cast<std::uint8_t>(s.kernel_leaf_is_tracing)};
+    key.append(reinterpret_cast<const char*>(&s.pid), sizeof s.pid);
+    key.append(reinterpret_cast<const char*>(flags), sizeof flags);
+    const std::uint64_t user_count = s.user_ips.size();
+    key.append(reinterpret_cast<const char*>(&user_count), sizeof user_count);
+    key.append(reinterpret_cast<const char*>(s.user_ips.data()), s.user_ips.size() * sizeof(std::uint64_t));
+    key.append(reinterpret_cast<const char*>(s.kernel_ips.data()), s.kernel_ips.size() * sizeof(std::uint64_t));
+    auto [it, inserted] = resolved.try_emplace(key, 0);
+    if (inserted) it->second = stack_for(s);
+    writer_.add_sample(checkpoint, it->second, s.pid, s.tid, values);
     if (s.tid != 0) writer_.add_thread(s.tid, s.pid, s.comm);
     if (counts_cpu_[source]) cpu += s.values[0];
   }

@@ -651,17 +651,10 @@ int Session::run() {
     view.reset();
     if (!command_log_.empty()) info(fmt::format("the command's output is in {}", command_log_));
   }
-  // Events already queued (exits, last forks) before the final drain.
-  tracker_->poll_events(0, handler);
-  for (auto& c : collectors_) c->finishing(command_status.has_value());
-  try {
-    if (!disk_full_) checkpoint();
-  } catch (const DiskFull&) {
-    on_disk_full();
-  }
   if (command_ && !command_status) {
     // hotline ended the recording (duration, signal): stop what it launched, descendants
-    // included, so no orphan keeps burning CPU.
+    // included, so no orphan keeps burning CPU. Before the last checkpoint: a command that
+    // keeps the CPUs busy (thousands of threads) would make that checkpoint slow.
     for (pid_t pid : alive_) {
       if (pid != command_->pid()) ::kill(pid, SIGTERM);
     }
@@ -669,6 +662,14 @@ int Session::run() {
     for (pid_t pid : alive_) {
       if (pid != command_->pid() && process_alive(pid)) ::kill(pid, SIGKILL);
     }
+  }
+  // Events already queued (exits, last forks) before the final drain.
+  tracker_->poll_events(0, handler);
+  for (auto& c : collectors_) c->finishing(command_status.has_value());
+  try {
+    if (!disk_full_) checkpoint();
+  } catch (const DiskFull&) {
+    on_disk_full();
   }
   try {
     if (!disk_full_ && command_status) writer_->set_meta(meta_key::command_status, std::to_string(*command_status));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "record/recorder.h"
+#include "report/offcpu_top.h"
 #include "report/top.h"
 #include "symbolize/kernel_symbols.h"
 #include "symbolize/perf_map.h"
@@ -164,6 +165,47 @@ TEST(Sensitive, ListedProcessesOnly) {
   EXPECT_FALSE(sensitive_process("sshd-wrapper").has_value());  // whole names only
   EXPECT_FALSE(sensitive_process("demo").has_value());
   EXPECT_FALSE(sensitive_process("").has_value());
+}
+
+}  // namespace
+}  // namespace hotline
+
+namespace hotline {
+namespace {
+
+TEST(ShortDuration, UnitsDownToNanoseconds) {
+  using std::chrono::nanoseconds;
+  EXPECT_EQ(parse_short_duration("500ns"), nanoseconds(500));
+  EXPECT_EQ(parse_short_duration("1us"), nanoseconds(1000));
+  EXPECT_EQ(parse_short_duration("1\xc2\xb5s"), nanoseconds(1000));
+  EXPECT_EQ(parse_short_duration("2ms"), nanoseconds(2000000));
+  EXPECT_EQ(parse_short_duration("10s"), nanoseconds(10000000000));
+  EXPECT_EQ(parse_short_duration("0us"), nanoseconds(0));
+  for (const char* bad : {"", "us", "1", "1.5us", "-1us", "1 us", "11s", "99999999999ns", "1usx", "1m"}) {
+    try {
+      parse_short_duration(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::invalid_args) << bad;
+    }
+  }
+}
+
+TEST(OffCpuReason, TheInnermostKernelFunctionThatIsNotSchedulerPlumbing) {
+  const std::string sched = "__schedule", schedule = "schedule", timeout = "schedule_timeout",
+                    read = "anon_pipe_read", vfs = "vfs_read", bpf = "bpf_prog_1234_on_sched_switch",
+                    run = "bpf_trace_run4", io = "io_schedule", folio = "folio_wait_bit_common";
+  EXPECT_EQ(offcpu_reason({&bpf, &run, &sched, &schedule, &timeout, &read, &vfs}), "anon_pipe_read");
+  // io_schedule is a reason (waiting for I/O), not plumbing.
+  EXPECT_EQ(offcpu_reason({&sched, &schedule, &io, &folio}), "io_schedule");
+  EXPECT_EQ(offcpu_reason({&sched, &schedule}), "");
+  EXPECT_EQ(offcpu_reason({}), "");
+  EXPECT_TRUE(kernel_module_path("[kernel]"));
+  EXPECT_TRUE(kernel_module_path("[bpf]"));
+  EXPECT_TRUE(kernel_module_path("[ext4]"));
+  for (const char* user : {"[vdso]", "[jit]", "[unknown]", "[heap]", "[stack]", "/usr/lib/libc.so.6", "[anon:x]"}) {
+    EXPECT_FALSE(kernel_module_path(user)) << user;
+  }
 }
 
 }  // namespace

@@ -539,6 +539,9 @@ int Session::run() {
     }
   }
   backend_.attach();
+  // The recording's time starts with sampling: --duration is time profiled, not time since
+  // hotline started (loading and verifying its programs takes half a second here).
+  start_ = Clock::now();
   for (pid_t pid : roots) {
     warn_if_other_pid_namespace(pid);
     tracker_->add_target(pid);

@@ -407,11 +407,14 @@ TEST(HeapSampled, FollowsForksAndPreloadedExecsAndLeavesPlainChildrenAlone) {
 
 TEST(HeapSampled, TheCommandCarriesOnWhenHotlineIsKilled) {
   TempDir dir;
-  const std::string out = dir.file("out"), status = dir.file("status");
+  const std::string out = dir.file("out"), status = dir.file("status"), started = dir.file("started");
   Child recorder({hotline_bin(), "record", "-q", "-o", dir.file("k.db"), "--", "/bin/sh", "-c",
-                  "sleep 1; " + fixture("heap") + " --run > " + out + "; echo $? > " + status},
+                  "echo > " + started + "; sleep 1; " + fixture("heap") + " --run > " + out + "; echo $? > " + status},
                  true);
-  std::this_thread::sleep_for(400ms);
+  // Killed while the command sleeps, before its program allocates (however long hotline's
+  // start-up took).
+  for (int i = 0; i < 200 && run({"/bin/cat", started}).code != 0; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(run({"/bin/cat", started}).code, 0) << "the command never started";
   recorder.signal(SIGKILL);
   recorder.wait(10s);
   // The command outlives hotline (as with any parent); its sends now fail (no SIGPIPE):

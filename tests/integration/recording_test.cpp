@@ -15,6 +15,17 @@
 namespace hotline::test {
 namespace {
 
+// Waits (up to 20 s) until a recording being written has committed `n` checkpoints: how long
+// hotline takes to start (load, verify, attach) varies with the machine's load.
+void wait_for_checkpoints(const std::string& db, int n) {
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    RunResult r = run({hotline_bin(), "query", db, "SELECT COUNT(*) FROM checkpoints", "--csv"});
+    const auto nl = r.out.find('\n');
+    if (r.code == 0 && nl != std::string::npos && nl + 1 < r.out.size() && std::stoi(r.out.substr(nl + 1)) >= n) return;
+  }
+}
+
 using namespace std::chrono_literals;
 
 TEST(RecordingFile, IsPrivateNeverOverwrittenNeverThroughASymlink) {
@@ -90,7 +101,7 @@ TEST(RecordingEnd, SigkillKeepsEveryCommittedCheckpoint) {
   Child target({fixture("single")});
   Child recorder({hotline_bin(), "record", "-q", "--interval", "200ms", "-o", db, "--pid",
                   std::to_string(target.pid())});
-  std::this_thread::sleep_for(2500ms);
+  wait_for_checkpoints(db, 8);
   recorder.signal(SIGKILL);
   ASSERT_TRUE(recorder.wait(10s).has_value());
   int checkpoints = std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints"));
@@ -368,7 +379,7 @@ TEST(RecordingEnd, SigquitExitsAtOnceKeepingCommittedCheckpoints) {
   TempDir dir;
   std::string db = dir.file("quit.db");
   Child recorder({hotline_bin(), "record", "-q", "--interval", "200ms", "-o", db, "--", fixture("single")});
-  std::this_thread::sleep_for(1500ms);
+  wait_for_checkpoints(db, 4);
   recorder.signal(SIGQUIT);
   auto status = recorder.wait(2s);
   ASSERT_TRUE(status.has_value()) << "SIGQUIT did not end hotline at once";
@@ -383,12 +394,14 @@ TEST(Cli, EnvironmentDefaultsHelpAndVersion) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("env.db");
-  RunResult r = run({hotline_bin(), "record", "-q", "-d", "1s", "-o", db, "--", fixture("single")}, 60s,
+  // 2 s at 250 ms: 8 checkpoints, fewer when hotline's start-up (before the command runs)
+  // takes some of the first interval.
+  RunResult r = run({hotline_bin(), "record", "-q", "-d", "2s", "-o", db, "--", fixture("single")}, 60s,
                     {{"HOTLINE_CPU_FREQ", "499"}, {"HOTLINE_INTERVAL", "250ms"}});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'cpu_frequency_hz'"), "499");
   EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'interval_ms'"), "250");
-  EXPECT_GE(std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints")), 4);
+  EXPECT_GE(std::stoi(query_value(db, "SELECT COUNT(*) FROM checkpoints")), 5);
   r = run({hotline_bin(), "record", "-q", "--pid", "1"}, 60s, {{"HOTLINE_CPU_FREQ", "0"}});
   EXPECT_EQ(r.code, 2) << r.err;
 

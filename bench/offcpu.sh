@@ -5,7 +5,7 @@
 #     switches a second as the machine does: every read blocks);
 #  2. server: a mostly sleeping loop (1 ms sleep, 20 us work).
 # Modes: hotline CPU only, hotline --offcpu (default minimum 1us, and 1ms), and perf record
-# --off-cpu (perf's own BPF off-CPU profiler) where this perf has it.
+# --off-cpu (perf's own BPF off-CPU profiler) where this perf really records it.
 # Usage: bench/offcpu.sh [ROUNDS]   (as root; after `make build`; nothing else running)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +15,13 @@ W=build/bench/pingpong
 PERF=$(command -v perf)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# perf accepts --off-cpu even when it was built without its BPF skeletons, and then records
+# no off-CPU event at all (Debian's perf 6.1): a peer only when the event is there.
 perf_offcpu=0
-if "$PERF" record -q --off-cpu -o "$tmp/p.data" -- true 2>/dev/null; then perf_offcpu=1; fi
+if "$PERF" record -q --off-cpu -o "$tmp/p.data" -- sleep 0.1 2>/dev/null &&
+  "$PERF" evlist -i "$tmp/p.data" 2>/dev/null | grep -q offcpu-time; then
+  perf_offcpu=1
+fi
 
 run_mode() {  # mode workload args...
   local mode=$1

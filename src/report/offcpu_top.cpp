@@ -109,13 +109,7 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
         if (innermost_user) kernel.push_back(&f->function);
         return true;
       }
-      std::string key;
-      switch (o.by) {
-        case GroupBy::function: key = f->function; break;
-        case GroupBy::file: key = f->file.empty() ? "(unknown)" : f->file; break;
-        case GroupBy::line: key = fmt::format("{}\x1f{}\x1f{}", f->function, f->file, f->line); break;
-      }
-      Acc& a = acc[key];
+      Acc& a = acc[group_key(*f, o.by)];
       a.frame = f;
       if (innermost_user) a.self += row.count;
       innermost_user = false;
@@ -178,9 +172,9 @@ std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {
   for (const auto& e : r.entries) {
     std::vector<std::string> row = {ms_text(e.self_ns), ms_text(e.total_ns), fmt::format("{:.1f}%", e.self_pct),
                                     fmt::format("{:.1f}%", e.total_pct), e.reason};
-    if (by != GroupBy::file) row.push_back(e.function.size() > 60 ? e.function.substr(0, 59) + "…" : e.function);
+    if (by != GroupBy::file) row.push_back(shorten_right(e.function, 60));
     if (by != GroupBy::function) {
-      std::string loc = e.file.size() > 60 ? "…" + e.file.substr(e.file.size() - 59) : e.file;
+      std::string loc = shorten_left(e.file, 60);
       if (by == GroupBy::line && e.line > 0) loc += fmt::format(":{}", e.line);
       row.push_back(loc);
     }

@@ -16,8 +16,6 @@
 #include "util/text.h"
 
 namespace hotline {
-namespace {
-
 using std::chrono::milliseconds;
 
 std::string shorten_left(const std::string& s, std::size_t max) {
@@ -30,7 +28,14 @@ std::string shorten_right(const std::string& s, std::size_t max) {
   return s.substr(0, max - 1) + "…";
 }
 
-}  // namespace
+std::string group_key(const FrameInfo& f, GroupBy by) {
+  switch (by) {
+    case GroupBy::function: return f.function;
+    case GroupBy::file: return f.file.empty() ? "(unknown)" : f.file;
+    case GroupBy::line: break;
+  }
+  return fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
+}
 
 std::pair<milliseconds, milliseconds> parse_window(const std::string& text) {
   auto dots = text.find("..");
@@ -130,13 +135,7 @@ void CpuLines::add(const std::unordered_map<std::int64_t, std::uint64_t>& counts
 CpuLines::Acc& CpuLines::line_of(std::int64_t node, const FrameInfo& f) {
   // A node's line never changes: looked up by string once per node.
   if (auto it = by_node_.find(node); it != by_node_.end()) return *it->second;
-  std::string key;
-  switch (by_) {
-    case GroupBy::function: key = f.function; break;
-    case GroupBy::file: key = f.file.empty() ? "(unknown)" : f.file; break;
-    case GroupBy::line: key = fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line); break;
-  }
-  Acc& a = acc_[key];
+  Acc& a = acc_[group_key(f, by_)];
   a.frame = &f;
   by_node_[node] = &a;
   return a;

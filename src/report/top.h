@@ -98,6 +98,12 @@ class CpuLines {
 void cpu_lines(TopReport& report, const std::unordered_map<std::int64_t, std::uint64_t>& counts,
                const StackTable& stacks, const TopOptions& options);
 
+// What entries are grouped by: a frame's function, file, or function+file+line.
+std::string group_key(const FrameInfo& frame, GroupBy by);
+// Text cells cut to `max` characters with an ellipsis: a name at its end, a path at its start.
+std::string shorten_right(const std::string& s, std::size_t max);
+std::string shorten_left(const std::string& s, std::size_t max);
+
 std::string render_text(const TopReport& report, GroupBy by);
 std::string render_json(const TopReport& report);
 std::string render_csv(const TopReport& report);

@@ -344,13 +344,11 @@ TEST(DataQuality, LostAndTruncatedStacksAreCountedAndReported) {
   int samples = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'samples'"));
   EXPECT_GT(lost, 0);
   EXPECT_GT(truncated, 0);
-  int dropped = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'dropped_samples'"));
   // Lost stacks still count as samples (under a marker frame): totals are not understated,
   // and every lost stack is one of the kept samples (a dropped sample is counted once, as
   // dropped). How many samples a busy thread gets in 3 s depends on who shares the CPUs.
   EXPECT_GT(samples, 100);
   EXPECT_LE(lost, samples);
-  EXPECT_GE(dropped, 0);
   // The warning's share is of the samples taken: never above 100%.
   const std::size_t pct = r.err.find("% of samples lost");
   ASSERT_NE(pct, std::string::npos) << r.err;

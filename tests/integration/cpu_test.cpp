@@ -157,7 +157,9 @@ TEST_P(CpuAttach, TargetExitingMidRecordingEndsItWithItsSamples) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;
   std::string db = dir.file("exit.db");
-  Child target({fixture("single"), "2.5"});
+  // 4 s: hotline's start-up (half a second or more on a loaded machine, plus the exact
+  // heap's calibration) leaves well over 150 samples at 99 Hz before the target exits.
+  Child target({fixture("single"), "4"});
   std::this_thread::sleep_for(200ms);
   auto start = std::chrono::steady_clock::now();
   RunResult r = record({"--pid", std::to_string(target.pid()), "--duration", "30s", "-o", db});

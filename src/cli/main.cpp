@@ -20,6 +20,7 @@
 #include "report/query_render.h"
 #include "report/heap_top.h"
 #include "report/offcpu_top.h"
+#include "report/wall_top.h"
 #include "report/top.h"
 #include "store/query.h"
 #include "store/reader.h"
@@ -109,7 +110,7 @@ TopOptions to_top_options(const TopFlags& f) {
 }
 
 // The options `top cpu` and `top heap` share.
-void add_top_options(CLI::App* sub, TopFlags& f, const std::string& threshold_help) {
+void add_top_options(CLI::App* sub, TopFlags& f, const std::string& threshold_help, bool by_thread = false) {
   sub->add_option("file", f.file, "Recording file")->required();
   sub->add_option("--top,-n", f.top, "Show this many entries (1 to 1000000000)")->capture_default_str()->check(kCount);
   sub->add_option("--threshold", f.threshold, threshold_help)->check(kFinite)->check(CLI::Range(0.0, 100.0));
@@ -119,8 +120,11 @@ void add_top_options(CLI::App* sub, TopFlags& f, const std::string& threshold_he
       ->excludes(since)
       ->excludes(until);
   sub->add_option("--filter", f.filter, "Only entries whose function or file contains TEXT (case-insensitive)");
-  sub->add_option("--by", f.by, "Group by line, function or file")
-      ->check(CLI::IsMember({"line", "function", "file"}))
+  std::vector<std::string> by = {"line", "function", "file"};
+  if (by_thread) by.emplace_back("thread");
+  sub->add_option("--by", f.by, by_thread ? "Group by line, function or file; or each thread's running and blocked time"
+                                          : "Group by line, function or file")
+      ->check(CLI::IsMember(by))
       ->capture_default_str();
   auto* json = sub->add_flag("--json", f.json, "JSON output");
   auto* csv = sub->add_flag("--csv", f.csv, "CSV output");
@@ -283,6 +287,14 @@ int run(int argc, char** argv) {
   add_top_options(top_offcpu, of, "Hide entries below this percentage of the blocked time");
   top_offcpu->add_option("--tid", offcpu_tid, "Only this thread")->check(CLI::PositiveNumber);
 
+  TopFlags wf;
+  std::int64_t wall_tid = 0;
+  auto* top_wall = top->add_subcommand(
+      "wall", "Where each thread's wall-clock time went (recorded with --offcpu): time on the CPU plus time "
+              "blocked, per line; --by thread for each thread's running and blocked time by reason");
+  add_top_options(top_wall, wf, "Hide entries below this percentage of the wall time", true);
+  top_wall->add_option("--tid", wall_tid, "Only this thread")->check(CLI::PositiveNumber);
+
   // export
   std::string efile, eformat = "flamegraph", etype = "cpu", eout, esince, euntil, ewindow, efilter;
   bool elines = false, eforce = false;
@@ -298,9 +310,10 @@ int run(int argc, char** argv) {
   }
   exp->add_option("--format", eformat, format_help)->check(CLI::IsMember(format_names))->capture_default_str();
   exp->add_option("--type", etype, "cpu (samples), heap-live (bytes live at the end of the window), heap-alloc "
-                                   "(bytes allocated in the window), offcpu (blocked time, recorded with --offcpu); "
+                                   "(bytes allocated in the window), offcpu (blocked time, recorded with --offcpu), "
+                                   "wall (time on and off the CPU, recorded with --offcpu); "
                                    "pprof heap profiles carry all four heap values")
-      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc", "offcpu"}))
+      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc", "offcpu", "wall"}))
       ->capture_default_str();
   exp->add_option("--output,-o", eout, "Output file (created 0600; default: standard output, or RECORDING.html, "
                                        ".pb.gz, .svg in the current directory when that is a terminal)")
@@ -323,8 +336,9 @@ int run(int argc, char** argv) {
   diff->add_option("base", dbase, "Base recording")->required();
   diff->add_option("new", dnew, "New recording")->required();
   diff->add_option("--type", dtype, "cpu (self share, total alongside), heap-live or heap-alloc (share of bytes), "
-                                    "offcpu (share of blocked time, self and total)")
-      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc", "offcpu"}))
+                                    "offcpu (share of blocked time, self and total), wall (share of time on and "
+                                    "off the CPU, self and total)")
+      ->check(CLI::IsMember({"cpu", "heap-live", "heap-alloc", "offcpu", "wall"}))
       ->capture_default_str();
   diff->add_option("--by", dby, "Group by line, function or file")
       ->check(CLI::IsMember({"line", "function", "file"}))
@@ -424,6 +438,18 @@ int run(int argc, char** argv) {
     write_text_stdout(of.json  ? render_offcpu_json(report)
                       : of.csv ? render_offcpu_csv(report)
                                : render_offcpu_text(report, options.common.by));
+    return 0;
+  }
+  if (top_wall->parsed()) {
+    WallTopOptions options;
+    options.common = to_top_options(wf);
+    options.by_thread = wf.by == "thread";
+    if (wall_tid > 0) options.tid = wall_tid;
+    RecordingReader reader(wf.file);
+    auto report = wall_top(reader, options);
+    write_text_stdout(wf.json  ? render_wall_json(report)
+                      : wf.csv ? render_wall_csv(report)
+                               : render_wall_text(report, options.common.by));
     return 0;
   }
   if (top_heap->parsed()) {

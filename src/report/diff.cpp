@@ -11,6 +11,7 @@
 
 #include "report/heap_top.h"
 #include "report/offcpu_top.h"
+#include "report/wall_top.h"
 #include "report/table.h"
 #include "util/text.h"
 #include "util/error.h"
@@ -49,6 +50,14 @@ std::map<std::string, Share> shares(const RecordingReader& r, const DiffOptions&
     for (const auto& e : rep.entries) out[key(e.function, e.file, e.line)] = {e.self_pct, e.total_pct, e.function, e.file, e.line};
     return out;
   }
+  if (o.type == ExportType::wall) {
+    WallTopOptions wo;
+    wo.common = common;
+    const WallReport rep = wall_top(r, wo);
+    *total = static_cast<std::int64_t>(rep.cpu_ns + rep.offcpu_ns);
+    for (const auto& e : rep.entries) out[key(e.function, e.file, e.line)] = {e.self_pct, e.total_pct, e.function, e.file, e.line};
+    return out;
+  }
   if (r.meta_or(meta_key::heap_mode, "off") == "off") {
     throw Error(ExitCode::invalid_args, fmt::format("{} has no heap data (recorded with --heap=off)", r.path()),
                 "diff --type cpu, or record both with the heap on");
@@ -66,6 +75,7 @@ std::string type_name(ExportType t) {
   return t == ExportType::cpu         ? "cpu"
          : t == ExportType::heap_live  ? "heap-live"
          : t == ExportType::heap_alloc ? "heap-alloc"
+         : t == ExportType::wall       ? "wall"
                                        : "offcpu";
 }
 
@@ -110,8 +120,11 @@ DiffReport diff_recordings(const RecordingReader& base, const RecordingReader& n
 
 std::string render_diff_text(const DiffReport& r, GroupBy by) {
   // Off-CPU has self and total shares, as CPU does; its totals are nanoseconds.
-  const bool cpu = r.type == "cpu" || r.type == "offcpu";
-  const std::string unit = r.type == "cpu" ? "samples" : r.type == "offcpu" ? "ns blocked" : "bytes";
+  const bool cpu = r.type == "cpu" || r.type == "offcpu" || r.type == "wall";
+  const std::string unit = r.type == "cpu"      ? "samples"
+                           : r.type == "offcpu" ? "ns blocked"
+                           : r.type == "wall"   ? "ns wall"
+                                                : "bytes";
   std::string out = fmt::format("{} diff · base {} ({} {}) → new {} ({} {})\n", r.type, printable(r.base_file),
                                 r.base_total, unit, printable(r.new_file), r.new_total, unit);
   if (r.entries.empty()) return out + "nothing to compare in these recordings\n";

@@ -65,13 +65,24 @@ Selection select(const RecordingReader& reader, const ExportOptions& options) {
     return sel;
   }
   if (options.type == ExportType::offcpu) {
-    if (!reader.has_type(sample_types::offcpu)) {
-      throw Error(ExitCode::invalid_args, fmt::format("{} has no off-CPU data: it was recorded without --offcpu",
-                                                      reader.path()),
-                  "record with 'hotline record --offcpu ...'");
-    }
+    require_offcpu_data(reader);
     sel.type_names = {"off_cpu"};
     sel.units = {"nanoseconds"};
+    for (const CpuSampleRow& r : reader.samples_of(sample_types::offcpu, ids)) {
+      if (r.count > 0) sel.samples.push_back({r.stack, {static_cast<std::int64_t>(r.count)}, r.pid, r.tid});
+    }
+    return sel;
+  }
+  if (options.type == ExportType::wall) {
+    // Time on the CPU (samples x period) and time blocked, each stack's sum.
+    require_offcpu_data(reader);
+    const std::int64_t hz = std::max<std::int64_t>(reader.meta_int(meta_key::cpu_frequency_hz, 99), 1);
+    const std::int64_t period_ns = 1000000000 / hz;
+    sel.type_names = {"wall"};
+    sel.units = {"nanoseconds"};
+    for (const CpuSampleRow& r : reader.cpu_samples(ids)) {
+      if (r.count > 0) sel.samples.push_back({r.stack, {static_cast<std::int64_t>(r.count) * period_ns}, r.pid, r.tid});
+    }
     for (const CpuSampleRow& r : reader.samples_of(sample_types::offcpu, ids)) {
       if (r.count > 0) sel.samples.push_back({r.stack, {static_cast<std::int64_t>(r.count)}, r.pid, r.tid});
     }
@@ -330,8 +341,8 @@ class Exporter {
     profile["type"] = "sampled";
     profile["name"] = fmt::format("{} {} ({})", reader_.meta_or(meta_key::process_name, "process"), type_name(),
                                   reader_.path());
-    profile["unit"] = options_.type == ExportType::cpu      ? "none"
-                      : options_.type == ExportType::offcpu ? "nanoseconds"
+    profile["unit"] = options_.type == ExportType::cpu     ? "none"
+                      : timed()                             ? "nanoseconds"
                                                             : "bytes";
     profile["startValue"] = 0;
     profile["endValue"] = total;
@@ -381,7 +392,7 @@ class Exporter {
       // The line this sample's value belongs to.
       const FrameInfo* site = path.empty()                         ? nullptr
                               : options_.type == ExportType::cpu    ? &frame(path.back())
-                              : options_.type == ExportType::offcpu ? innermost_user_frame(path)
+                              : timed()                             ? innermost_user_frame(path)
                                                                     : stacks_.allocating_frame(s.leaf);
       const std::string function = site == nullptr || site->function.empty() ? "[unknown]" : site->function;
       const std::string where = site == nullptr ? "" : short_where(*site);
@@ -406,7 +417,11 @@ class Exporter {
   }
 
   std::string unit() const {
-    return options_.type == ExportType::cpu ? "samples" : options_.type == ExportType::offcpu ? "nanoseconds" : "bytes";
+    return options_.type == ExportType::cpu ? "samples" : timed() ? "nanoseconds" : "bytes";
+  }
+
+  // Values in nanoseconds of time: off-CPU and wall.
+  bool timed() const { return options_.type == ExportType::offcpu || options_.type == ExportType::wall;
   }
 
   // The call that blocked: the innermost frame outside the kernel (its modules are named in
@@ -436,11 +451,13 @@ class Exporter {
             ? fmt::format("{} samples at {} Hz", total, reader_.meta_int(meta_key::cpu_frequency_hz, 99))
         : options_.type == ExportType::offcpu
             ? fmt::format("{:.1f} ms off-CPU", static_cast<double>(total) / 1e6)
+        : options_.type == ExportType::wall
+            ? fmt::format("{:.1f} ms wall (on and off CPU)", static_cast<double>(total) / 1e6)
             : fmt::format("{} bytes {}", total, options_.type == ExportType::heap_live ? "live at the end" : "allocated");
     out += fmt::format(" over {:.1f} s · {} · pid {}", static_cast<double>(sel.duration_ms) / 1000.0, reader_.path(),
                        reader_.meta_or(meta_key::pids, "?"));
     if (const std::string start = reader_.meta_or(meta_key::start_time); !start.empty()) out += " · " + start;
-    if (options_.type != ExportType::cpu && reader_.meta_or(meta_key::heap_mode) == "sampled") {
+    if (options_.type != ExportType::cpu && !timed() && reader_.meta_or(meta_key::heap_mode) == "sampled") {
       out += " · sampled heap (estimates)";
     }
     if (!options_.filter.empty()) out += fmt::format(" · filter '{}'", options_.filter);
@@ -545,6 +562,11 @@ class Exporter {
       p.mutable_period_type()->set_unit(str("nanoseconds"));
       p.set_period(1);
       p.set_default_sample_type(str("off_cpu"));
+    } else if (options_.type == ExportType::wall) {
+      p.mutable_period_type()->set_type(str("wall"));
+      p.mutable_period_type()->set_unit(str("nanoseconds"));
+      p.set_period(1);
+      p.set_default_sample_type(str("wall"));
     } else {
       p.mutable_period_type()->set_type(str("space"));
       p.mutable_period_type()->set_unit(str("bytes"));
@@ -678,6 +700,7 @@ class Exporter {
       case ExportType::heap_live: return "heap-live";
       case ExportType::heap_alloc: return "heap-alloc";
       case ExportType::offcpu: return "offcpu";
+      case ExportType::wall: return "wall";
     }
     return "cpu";
   }
@@ -744,8 +767,9 @@ ExportType parse_export_type(const std::string& name) {
   if (name == "heap-live") return ExportType::heap_live;
   if (name == "heap-alloc") return ExportType::heap_alloc;
   if (name == "offcpu") return ExportType::offcpu;
+  if (name == "wall") return ExportType::wall;
   throw Error(ExitCode::invalid_args, fmt::format("unknown profile type '{}'", name),
-              "use cpu, heap-live, heap-alloc or offcpu");
+              "use cpu, heap-live, heap-alloc, offcpu or wall");
 }
 
 }  // namespace hotline

@@ -12,7 +12,7 @@
 namespace hotline {
 
 enum class ExportFormat { flamegraph, pprof, folded, speedscope, svg };
-enum class ExportType { cpu, heap_live, heap_alloc, offcpu };
+enum class ExportType { cpu, heap_live, heap_alloc, offcpu, wall };
 
 struct ExportOptions {
   ExportFormat format = ExportFormat::flamegraph;

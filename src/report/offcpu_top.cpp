@@ -32,14 +32,6 @@ bool plumbing(std::string_view f) {
   return false;
 }
 
-std::string ms_text(std::uint64_t ns) {
-  const double ms = static_cast<double>(ns) / 1e6;
-  if (ms >= 10000) return fmt::format("{:.1f}s", ms / 1000);
-  if (ms >= 100) return fmt::format("{:.0f}ms", ms);
-  if (ms >= 1) return fmt::format("{:.1f}ms", ms);
-  return fmt::format("{:.0f}us", ms * 1000);
-}
-
 }  // namespace
 
 bool kernel_module_path(const std::string& path) {
@@ -55,7 +47,7 @@ std::string offcpu_reason(const std::vector<const std::string*>& kernel_function
   return "";
 }
 
-OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& options) {
+void require_offcpu_data(const RecordingReader& reader) {
   const std::string state = reader.meta_or(meta_key::offcpu);
   if (state.empty() && !reader.has_type(sample_types::offcpu)) {
     throw Error(ExitCode::invalid_args, fmt::format("{} has no off-CPU data: it was recorded without --offcpu",
@@ -66,6 +58,10 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
     throw Error(ExitCode::invalid_args, fmt::format("{} has no off-CPU data: {}", reader.path(), state),
                 "see 'hotline doctor' for what this host allows");
   }
+}
+
+OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& options) {
+  require_offcpu_data(reader);
   OffCpuReport r;
   r.file = reader.path();
   r.process = reader.meta_or(meta_key::process_name);
@@ -159,8 +155,8 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
 std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {
   std::string out = fmt::format("{} (pid {}) · {} · {} off-CPU in {} blocks (each at least {}) · {}\n",
                                 printable(r.process), printable(r.pids),
-                                format_duration(std::chrono::milliseconds(r.duration_ms)), ms_text(r.total_ns),
-                                r.blocks, ms_text(r.min_ns), printable(r.file));
+                                format_duration(std::chrono::milliseconds(r.duration_ms)), format_ns_short(r.total_ns),
+                                r.blocks, format_ns_short(r.min_ns), printable(r.file));
   if (r.dropped_blocks > 0) out += fmt::format("note: {} blocks were not counted (maps full)\n", r.dropped_blocks);
   if (r.lost_stacks > 0) out += fmt::format("note: {} blocks lost their stack\n", r.lost_stacks);
   if (r.total_ns == 0) return out + "no off-CPU time in this window\n";
@@ -170,7 +166,7 @@ std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {
   if (by != GroupBy::file) t.headers.push_back("FUNCTION");
   if (by != GroupBy::function) t.headers.push_back(by == GroupBy::file ? "FILE" : "LOCATION");
   for (const auto& e : r.entries) {
-    std::vector<std::string> row = {ms_text(e.self_ns), ms_text(e.total_ns), fmt::format("{:.1f}%", e.self_pct),
+    std::vector<std::string> row = {format_ns_short(e.self_ns), format_ns_short(e.total_ns), fmt::format("{:.1f}%", e.self_pct),
                                     fmt::format("{:.1f}%", e.total_pct), e.reason};
     if (by != GroupBy::file) row.push_back(shorten_right(e.function, 60));
     if (by != GroupBy::function) {

@@ -47,6 +47,10 @@ bool kernel_module_path(const std::string& path);
 // the kernel functions from the innermost outwards ("" when all are plumbing).
 std::string offcpu_reason(const std::vector<const std::string*>& kernel_functions);
 
+// Throws Error(invalid_args), with the remedy, for a recording without off-CPU data
+// (recorded without --offcpu, or where the collector could not run).
+void require_offcpu_data(const RecordingReader& reader);
+
 // Throws Error(invalid_args) for a recording made without --offcpu.
 OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& options);
 

@@ -119,4 +119,12 @@ std::chrono::nanoseconds parse_short_duration(std::string_view text) {
   return std::chrono::nanoseconds(static_cast<std::int64_t>(value * scale));
 }
 
+std::string format_ns_short(std::uint64_t ns) {
+  const double ms = static_cast<double>(ns) / 1e6;
+  if (ms >= 10000) return fmt::format("{:.1f}s", ms / 1000);
+  if (ms >= 100) return fmt::format("{:.0f}ms", ms);
+  if (ms >= 1) return fmt::format("{:.1f}ms", ms);
+  return fmt::format("{:.0f}us", ms * 1000);
+}
+
 }  // namespace hotline

@@ -50,7 +50,7 @@ TEST(OffCpu, EachBlockingLineHasItsWaitAndItsReason) {
   RunResult r = run({hotline_bin(), "record", "-q", "--offcpu", "-o", db, "--", fixture("offcpu"), "2"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto known = measured_ms(r.out);
-  ASSERT_EQ(known.size(), 5u) << r.out;
+  ASSERT_EQ(known.size(), 10u) << r.out;
   const nlohmann::json report = offcpu_json(db);
   ASSERT_GT(report["blocks"].get<int>(), 50) << report.dump();
   struct Case {
@@ -95,6 +95,78 @@ TEST(OffCpu, EachBlockingLineHasItsWaitAndItsReason) {
   EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'offcpu_dropped_blocks'"), "0");
 }
 
+nlohmann::json wall_json(const std::string& db, const std::vector<std::string>& args = {}) {
+  std::vector<std::string> argv = {hotline_bin(), "top", "wall", db, "--json", "--top", "500"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult r = run(argv);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
+// Wall-clock time: each thread's time on the CPU plus its time blocked is its life, and the
+// spinning line's wall time is the spin's.
+TEST(OffCpu, WallTimePerLineAndPerThread) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("wall.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "--offcpu", "-o", db, "--", fixture("offcpu"), "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto known = measured_ms(r.out);
+  ASSERT_EQ(known.size(), 10u) << r.out;
+
+  const nlohmann::json report = wall_json(db);
+  const nlohmann::json* spin = entry_at(report, line_of("offcpu.c", "SPIN_LINE"));
+  ASSERT_NE(spin, nullptr) << report.dump(1);
+  EXPECT_NEAR((*spin)["wall_ms"].get<double>(), known.at("spin"), known.at("spin") * 0.05) << spin->dump();
+  EXPECT_LT((*spin)["offcpu_ms"].get<double>(), 5.0) << spin->dump();
+  EXPECT_EQ((*spin)["wall_ms"], (*spin)["cpu_ms"]) << spin->dump();
+  // A blocking line's wall time is its blocked time (it barely runs): its total, as the
+  // self time is the libc call's.
+  const nlohmann::json* read = entry_at(report, line_of("offcpu.c", "READ_LINE"));
+  ASSERT_NE(read, nullptr) << report.dump(1);
+  EXPECT_NEAR((*read)["total_wall_ms"].get<double>(), known.at("read"), known.at("read") * 0.05) << read->dump();
+  EXPECT_NEAR(report["wall_ms"].get<double>(), report["cpu_ms"].get<double>() + report["offcpu_ms"].get<double>(),
+              0.01);
+
+  // Per thread, wall = running + blocked = the thread's life.
+  const nlohmann::json threads = wall_json(db, {"--by", "thread"});
+  ASSERT_TRUE(threads["threads"].is_array()) << threads.dump(1);
+  std::set<std::string> seen;
+  for (const auto& t : threads["threads"]) {
+    std::string comm = t["comm"].get<std::string>();
+    if (comm == "offcpu") comm = "main";
+    const auto life = known.find("life-" + comm);
+    if (life == known.end()) continue;
+    seen.insert(comm);
+    EXPECT_NEAR(t["wall_ms"].get<double>(), life->second, life->second * 0.05) << t.dump();
+    EXPECT_NEAR(t["wall_ms"].get<double>(), t["cpu_ms"].get<double>() + t["offcpu_ms"].get<double>(), 0.01);
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"main", "napper", "reader", "holder", "waiter"})) << threads.dump(1);
+  for (const auto& t : threads["threads"]) {
+    if (t["comm"] == "reader") {
+      EXPECT_TRUE(t["reasons"].contains("anon_pipe_read") || t["reasons"].contains("pipe_read")) << t.dump();
+    }
+    if (t["comm"] == "offcpu") {
+      EXPECT_GT(t["cpu_ms"].get<double>(), 0.9 * known.at("spin")) << t.dump();
+    }
+  }
+  // One thread's lines: the waiter's time is its lock.
+  const std::string tid = query_value(db, "SELECT tid FROM threads WHERE comm = 'waiter'");
+  const nlohmann::json waiter = wall_json(db, {"--tid", tid});
+  EXPECT_NEAR(waiter["wall_ms"].get<double>(), known.at("life-waiter"), known.at("life-waiter") * 0.05)
+      << waiter.dump(1);
+
+  RunResult text = run({hotline_bin(), "top", "wall", db, "--by", "thread"});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("RUNNING"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("reader"), std::string::npos) << text.out;
+  RunResult csv = run({hotline_bin(), "top", "wall", db, "--csv"});
+  EXPECT_TRUE(csv.out.starts_with("wall_ms,cpu_ms,offcpu_ms,total_wall_ms,self_pct,total_pct,function,file,line\n"))
+      << csv.out;
+  // --by thread is wall's alone.
+  EXPECT_EQ(run({hotline_bin(), "top", "offcpu", db, "--by", "thread"}).code, 2);
+}
+
 // Exports: pprof's off_cpu/nanoseconds in go tool pprof, folded stacks, diff.
 TEST(OffCpu, ExportsAndDiff) {
   HOTLINE_REQUIRE_ROOT();
@@ -128,10 +200,27 @@ TEST(OffCpu, ExportsAndDiff) {
   EXPECT_NE(folded.out.find(";napper;"), std::string::npos) << folded.out.substr(0, 2000);
   RunResult d = run({hotline_bin(), "diff", db, db, "--type", "offcpu", "--json"});
   EXPECT_EQ(d.code, 0) << d.err;
+  // Wall time: on and off the CPU in one profile; the spinning line and the blocking calls.
+  const std::string wall = dir.file("wall.pb.gz");
+  r = run({hotline_bin(), "export", db, "--type", "wall", "--format", "pprof", "-o", wall});
+  ASSERT_EQ(r.code, 0) << r.err;
+  top = run({GO_BIN, "tool", "pprof", "-top", "-lines", wall});
+  ASSERT_EQ(top.code, 0) << top.err;
+  EXPECT_NE(top.out.find("Type: wall"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("offcpu.c:" + std::to_string(line_of("offcpu.c", "SPIN_LINE"))), std::string::npos)
+      << top.out;
+  EXPECT_NE(top.out.find("offcpu.c:" + std::to_string(line_of("offcpu.c", "READ_LINE"))), std::string::npos)
+      << top.out;
+  d = run({hotline_bin(), "diff", db, db, "--type", "wall", "--json"});
+  EXPECT_EQ(d.code, 0) << d.err;
+  EXPECT_NE(d.out.find("\"type\": \"wall\""), std::string::npos) << d.out.substr(0, 500);
   // A recording without off-CPU data is refused for an off-CPU export.
   const std::string cpu = dir.file("cpu.db");
   ASSERT_EQ(run({hotline_bin(), "record", "-q", "-d", "1s", "-o", cpu, "--", fixture("single")}).code, 0);
   r = run({hotline_bin(), "export", cpu, "--type", "offcpu", "--format", "folded"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--offcpu"), std::string::npos) << r.err;
+  r = run({hotline_bin(), "top", "wall", cpu});
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("--offcpu"), std::string::npos) << r.err;
 }

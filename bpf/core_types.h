@@ -32,6 +32,8 @@ typedef struct {
 
 struct signal_struct {
 	atomic_t live; /* threads still alive in the thread group */
+	int group_exit_code; /* a group exit's status (exit_group, a fatal signal; 0x80: core dumped) */
+	unsigned int flags;  /* SIGNAL_GROUP_EXIT (0x4): the group exits with group_exit_code */
 };
 
 /* Credentials, for the ptrace rule of bpf/access.h. kernel_cap_t is { u64 val } since 6.3
@@ -62,7 +64,9 @@ struct task_struct {
 	pid_t pid;  /* thread id */
 	pid_t tgid; /* process id */
 	struct task_struct *real_parent;
+	struct task_struct *group_leader;
 	struct signal_struct *signal;
+	int exit_code; /* the wait status of a thread that exited on its own */
 	const struct cred *real_cred; /* what the ptrace rule reads */
 	struct mm_struct *mm;
 	char comm[16];

@@ -142,15 +142,19 @@ enum hotline_proc_event_kind {
 	HOTLINE_PROC_EXIT = 3, /* last thread of a tracked process exited */
 	HOTLINE_PROC_DENIED = 4, /* a tracked process executed a program the caller may not profile:
 				  * no longer tracked (bpf/access.h) */
+	HOTLINE_PROC_OOM_VICTIM = 5, /* the kernel's OOM killer chose a tracked process (it dies of
+				      * SIGKILL next) */
 };
 
 struct hotline_proc_event {
 	__u32 kind;
 	__u32 pid;
 	__u32 parent_pid;
-	char comm[HOTLINE_COMM_LEN];
+	__u32 status; /* exit: the wait status (exit code << 8, or the signal | 0x80 if core dumped) */
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	char comm[HOTLINE_COMM_LEN]; /* fork: the parent's; exit: the process's (its main thread's) */
 };
-HOTLINE_ABI_ASSERT(sizeof(struct hotline_proc_event) == 28, "hotline_proc_event layout");
+HOTLINE_ABI_ASSERT(sizeof(struct hotline_proc_event) == 40, "hotline_proc_event layout");
 
 /* ---- Heap (exact mode): uprobes on the allocator entry points of tracked processes. ---- */
 

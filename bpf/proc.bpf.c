@@ -3,8 +3,10 @@
  * seeds `targets` with the root targets; a fork of a tracked process adds the child, an exit
  * of its last thread removes it (so a recycled pid is never profiled), and an exec into a
  * program the caller may not profile removes it too (bpf/access.h). Each change is an event
- * in `proc_events`. Every collector's programs share `targets` (the same map, by fd) and keep
- * to the processes in it. What reaches user space: pids and thread names. */
+ * in `proc_events`, with its time and, for an exit, the wait status (the process lifecycle of
+ * `hotline events`); the OOM killer's choice of a tracked process is one too. Every
+ * collector's programs share `targets` (the same map, by fd) and keep to the processes in it.
+ * What reaches user space: pids, process names, exit statuses and times. */
 #include "core_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -30,7 +32,12 @@ struct {
 	__type(value, u64);
 } proc_stats SEC(".maps");
 
-static __always_inline void emit(u32 kind, u32 pid, u32 parent_pid)
+#define HOTLINE_SIGNAL_GROUP_EXIT 0x4 /* include/linux/sched/signal.h */
+
+/* `leader`: the comm is the thread group leader's (the process's name, not the name of the
+ * thread that happens to exit last); NULL: the current task's. */
+static __always_inline void emit(u32 kind, u32 pid, u32 parent_pid, u32 status,
+				 struct task_struct *leader)
 {
 	struct hotline_proc_event *event =
 		bpf_ringbuf_reserve(&proc_events, sizeof(*event), 0);
@@ -41,7 +48,12 @@ static __always_inline void emit(u32 kind, u32 pid, u32 parent_pid)
 	event->kind = kind;
 	event->pid = pid;
 	event->parent_pid = parent_pid;
-	bpf_get_current_comm(event->comm, sizeof(event->comm));
+	event->status = status;
+	event->time_ns = bpf_ktime_get_ns();
+	if (leader)
+		BPF_CORE_READ_INTO(&event->comm, leader, comm);
+	else
+		bpf_get_current_comm(event->comm, sizeof(event->comm));
 	bpf_ringbuf_submit(event, 0);
 }
 
@@ -63,7 +75,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct hotline_unwind_proc *mappings = bpf_map_lookup_elem(&unwind_procs, &parent_tgid);
 	if (mappings)
 		bpf_map_update_elem(&unwind_procs, &child_tgid, mappings, BPF_ANY);
-	emit(HOTLINE_PROC_FORK, child_tgid, parent_tgid);
+	emit(HOTLINE_PROC_FORK, child_tgid, parent_tgid, 0, NULL);
 	return 0;
 }
 
@@ -79,10 +91,10 @@ int BPF_PROG(on_exec, struct task_struct *task)
 	bpf_map_delete_elem(&unwind_procs, &tgid); /* a new program: its mappings are loaded again */
 	if (!hotline_may_profile(task)) {
 		bpf_map_delete_elem(&targets, &tgid);
-		emit(HOTLINE_PROC_DENIED, tgid, 0);
+		emit(HOTLINE_PROC_DENIED, tgid, 0, 0, NULL);
 		return 0;
 	}
-	emit(HOTLINE_PROC_EXEC, tgid, 0);
+	emit(HOTLINE_PROC_EXEC, tgid, 0, 0, NULL);
 	return 0;
 }
 
@@ -98,6 +110,26 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	bpf_map_delete_elem(&targets, &tgid);
 	bpf_map_delete_elem(&unwind_procs, &tgid);
-	emit(HOTLINE_PROC_EXIT, tgid, 0);
+	/* The status its parent's wait() sees: a group exit's (exit_group(), a fatal signal,
+	 * a core dump) or else the main thread's own. */
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	u32 status;
+	if (BPF_CORE_READ(task, signal, flags) & HOTLINE_SIGNAL_GROUP_EXIT)
+		status = BPF_CORE_READ(task, signal, group_exit_code);
+	else
+		status = BPF_CORE_READ(leader, exit_code);
+	emit(HOTLINE_PROC_EXIT, tgid, 0, status, leader);
+	return 0;
+}
+
+/* The kernel's OOM killer chose this task (mm/oom_kill.c): its process dies of SIGKILL
+ * next. Not attached where the kernel has no such tracepoint. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(on_oom_victim, struct task_struct *task)
+{
+	u32 tgid = BPF_CORE_READ(task, tgid);
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	emit(HOTLINE_PROC_OOM_VICTIM, tgid, 0, 0, BPF_CORE_READ(task, group_leader));
 	return 0;
 }

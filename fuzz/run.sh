@@ -26,6 +26,7 @@ for target in duration proc_maps perf_map kallsyms elf recording cfi; do
   if [[ $target == recording && ! -f $corpus/seed.db ]]; then
     sqlite3 "$corpus/seed.db" < "$seeds/recording.sql"          # schema 2
     sqlite3 "$corpus/seed-v3.db" < "$seeds/recording-v3.sql"    # schema 3
+    sqlite3 "$corpus/seed-v4.db" < "$seeds/recording-v4.sql"    # schema 4: off-CPU time, events
   fi
   if [[ -d fuzz/regressions/$target ]] && compgen -G "fuzz/regressions/$target/*" > /dev/null; then
     echo "fuzz: $target: replaying kept crashers"

@@ -19,6 +19,7 @@
 #include "report/export.h"
 #include "report/query_render.h"
 #include "report/heap_top.h"
+#include "report/events_report.h"
 #include "report/offcpu_top.h"
 #include "report/wall_top.h"
 #include "report/top.h"
@@ -373,6 +374,17 @@ int run(int argc, char** argv) {
   // query
   std::string qfile, sql;
   bool qjson = false, qcsv = false;
+  // events
+  std::string evfile;
+  std::int64_t evpid = 0;
+  bool evjson = false, evcsv = false;
+  auto* events = app.add_subcommand("events", "The recorded processes' lifecycle: forks, execs, and how each ended "
+                                              "(exit code, killed by a signal, core dump, OOM kill)");
+  events->add_option("file", evfile, "Recording file")->required();
+  events->add_option("--pid", evpid, "Only this process's events")->check(CLI::PositiveNumber);
+  auto* evjson_opt = events->add_flag("--json", evjson, "JSON output");
+  events->add_flag("--csv", evcsv, "CSV output")->excludes(evjson_opt);
+
   auto* query = app.add_subcommand("query", "Run read-only SQL on a recording (tables: see docs/storage.md)");
   query->add_option("file", qfile, "Recording file")->required();
   query->add_option("sql", sql, "SQL (SELECT ...); statements that write are refused")->required();
@@ -465,6 +477,16 @@ int run(int argc, char** argv) {
                       : hf.csv ? render_heap_csv(report)
                                : render_heap_text(report, options.common.by);
     write_text_stdout(out);
+    return 0;
+  }
+  if (events->parsed()) {
+    EventsOptions options;
+    if (evpid > 0) options.pid = evpid;
+    RecordingReader reader(evfile);
+    const EventsReport report = events_report(reader, options);
+    write_text_stdout(evjson  ? render_events_json(report)
+                      : evcsv ? render_events_csv(report)
+                              : render_events_text(report));
     return 0;
   }
   if (doctor->parsed()) {

@@ -280,7 +280,7 @@ void PerfCollector::handle_record(const char* record, std::size_t size) {
       const auto tid = static_cast<pid_t>(load<std::uint32_t>(body + 8));
       if (pid == tid && pid != ppid && removed_.contains(ppid)) removed_.insert(pid);
       if (pid == tid && pid != ppid && !removed_.contains(pid)) {
-        pending_.push_back({ProcEvent::fork, pid, ppid, comm_of(ppid, ppid)});
+        pending_.push_back({ProcEvent::fork, pid, ppid, comm_of(ppid, ppid), {}, 0});
       }
       return;
     }
@@ -292,7 +292,7 @@ void PerfCollector::handle_record(const char* record, std::size_t size) {
       comms_[tid] = comm;
       if ((header.misc & PERF_RECORD_MISC_COMM_EXEC) != 0) {
         if (options_.may_profile && !options_.may_profile(pid)) removed_.insert(pid);
-        pending_.push_back({ProcEvent::exec, pid, 0, comm});
+        pending_.push_back({ProcEvent::exec, pid, 0, comm, {}, 0});
       }
       return;
     }
@@ -302,7 +302,7 @@ void PerfCollector::handle_record(const char* record, std::size_t size) {
       const auto tid = static_cast<pid_t>(load<std::uint32_t>(body + 8));
       exited_.push_back(tid);  // its name is still needed for samples not yet drained
       // The main thread may leave before the others: only a process that is gone ended.
-      if (pid == tid && !process_alive(pid)) pending_.push_back({ProcEvent::exit, pid, 0, {}});
+      if (pid == tid && !process_alive(pid)) pending_.push_back({ProcEvent::exit, pid, 0, {}, {}, 0});
       return;
     }
     case PERF_RECORD_LOST: {

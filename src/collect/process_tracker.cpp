@@ -34,6 +34,8 @@ int handle_event(void* ctx, void* data, std::size_t size) {
   event.pid = static_cast<pid_t>(raw->pid);
   event.parent = static_cast<pid_t>(raw->parent_pid);
   event.comm.assign(raw->comm, strnlen(raw->comm, sizeof raw->comm));
+  if (event.kind == ProcEvent::exit) event.status = static_cast<int>(raw->status);
+  event.time_ns = raw->time_ns;
   if (callback && *callback) (*callback)(event);
   return 0;
 }
@@ -73,6 +75,10 @@ BpfProcessTracker::BpfProcessTracker(const Options& options) : options_(options)
     bpf_map__set_max_entries(skel_->maps.unwind_tables, 1);
     bpf_map__set_max_entries(skel_->maps.unwind_pages, 1);
   }
+  // The OOM killer's tracepoint is there since 4.x, but a kernel may be built without it
+  // (or rename it): then OOM kills read as SIGKILL.
+  oom_tracepoint_ = libbpf_find_vmlinux_btf_id("mark_victim", BPF_TRACE_RAW_TP) > 0;
+  bpf_program__set_autoload(skel_->progs.on_oom_victim, oom_tracepoint_);
   skel_->rodata->hotline_restricted = options_.access.restricted ? 1 : 0;
   skel_->rodata->hotline_uid = options_.access.uid;
   skel_->rodata->hotline_gid = options_.access.gid;
@@ -117,6 +123,12 @@ void BpfProcessTracker::attach() {
     bpf_link* link = bpf_program__attach(prog);
     if (link == nullptr) throw bpf_error(fmt::format("cannot attach {} (tp_btf)", bpf_program__name(prog)), errno);
     links_.push_back(link);
+  }
+  if (oom_tracepoint_) {
+    if (bpf_link* link = bpf_program__attach(skel_->progs.on_oom_victim)) {
+      links_.push_back(link);
+      oom_attached_ = true;
+    }
   }
 }
 

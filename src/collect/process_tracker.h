@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,11 +23,16 @@ struct ring_buffer;
 namespace hotline {
 
 struct ProcEvent {
-  // denied: a tracked process executed a program the caller may not profile (no longer tracked)
-  enum Kind { fork = 1, exec = 2, exit = 3, denied = 4 } kind;
+  // denied: a tracked process executed a program the caller may not profile (no longer
+  // tracked); oom_victim: the kernel's OOM killer chose it (its exit follows).
+  enum Kind { fork = 1, exec = 2, exit = 3, denied = 4, oom_victim = 5 } kind;
   pid_t pid = 0;
   pid_t parent = 0;
   std::string comm;
+  // exit: the wait status (as waitpid() gives it), when the tracker knows it.
+  std::optional<int> status;
+  // When it happened (CLOCK_MONOTONIC, ns), when the tracker knows; else when it is heard of.
+  std::uint64_t time_ns = 0;
 };
 
 class ProcessTracker {
@@ -42,6 +48,10 @@ class ProcessTracker {
   virtual void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) = 0;
   // The BPF map of tracked processes (tgid -> 1) other BPF objects share; -1 when none.
   virtual int targets_fd() const { return -1; }
+  // Whether exits carry their status and OOM kills are told (the BPF tracker; the
+  // perf_event fallback sees neither).
+  virtual bool knows_exit_status() const { return false; }
+  virtual bool knows_oom_kills() const { return false; }
   // Events lost (ring buffer full) and children that could not be tracked (map full).
   virtual std::uint64_t events_lost() const = 0;
   // Kernel memory its own maps lock (0 when it has none of its own).
@@ -71,6 +81,8 @@ class BpfProcessTracker final : public ProcessTracker {
   void remove_target(pid_t pid) override;
   void poll_events(int timeout_ms, const std::function<void(const ProcEvent&)>& on_event) override;
   int targets_fd() const override;
+  bool knows_exit_status() const override { return true; }
+  bool knows_oom_kills() const override { return oom_attached_; }
   std::uint64_t events_lost() const override;
   std::uint64_t tracker_map_bytes() const override;
   const UnwindMapFds* unwind_maps() const override { return &unwind_; }
@@ -82,6 +94,8 @@ class BpfProcessTracker final : public ProcessTracker {
   ring_buffer* events_ = nullptr;
   const std::function<void(const ProcEvent&)>* on_event_ = nullptr;  // set during poll_events
   UnwindMapFds unwind_;
+  bool oom_tracepoint_ = false;  // the kernel has oom:mark_victim
+  bool oom_attached_ = false;
 };
 
 }  // namespace hotline

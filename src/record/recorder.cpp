@@ -28,6 +28,7 @@
 #include "record/pipeline.h"
 #include "preflight/preflight.h"
 #include "preflight/sensitive.h"
+#include "store/events.h"
 #include "store/writer.h"
 #include "symbolize/elf_functions.h"
 #include "symbolize/symbolizer.h"
@@ -160,6 +161,9 @@ class Session {
   std::int64_t now_ms() const { return duration_cast<milliseconds>(Clock::now() - start_).count(); }
   void track(pid_t pid, std::optional<pid_t> parent, const std::string& comm);
   void on_event(const ProcEvent& event);
+  // The process lifecycle (the `events` table), written with the next checkpoint.
+  void note_event(const ProcEvent& event, EventKind kind, std::string detail = {});
+  std::int64_t event_ms(const ProcEvent& event) const;
   void checkpoint();
   void write_stats();
   // Registers a collector's sample types in the recording; it is drained from then on.
@@ -194,6 +198,14 @@ class Session {
   std::set<pid_t> alive_;
   std::vector<PendingProcess> pending_processes_;
   std::vector<std::pair<pid_t, std::int64_t>> pending_exits_;
+  std::vector<LifecycleEvent> pending_events_;
+  struct Known {
+    std::optional<pid_t> parent;
+    std::string comm;
+  };
+  std::map<pid_t, Known> known_;  // every process tracked: its parent and name, for its events
+  std::set<pid_t> oom_victims_;   // chosen by the kernel's OOM killer (their exit follows)
+  std::set<pid_t> stopped_by_us_; // launched processes hotline stopped when the recording ended
   std::multimap<Clock::time_point, pid_t> rereads_;  // address space re-reads after exec
   std::set<std::string> main_executables_;
   std::string output_;
@@ -215,6 +227,45 @@ void Session::track(pid_t pid, std::optional<pid_t> parent, const std::string& c
   std::string exe = read_exe(pid).value_or("");
   if (!exe.empty()) main_executables_.insert(exe);
   pending_processes_.push_back({pid, parent, comm, exe, now_ms()});
+  Known& k = known_[pid];
+  if (parent) k.parent = parent;
+  if (!comm.empty()) k.comm = comm;
+}
+
+std::int64_t Session::event_ms(const ProcEvent& event) const {
+  if (event.time_ns == 0) return now_ms();
+  // The kernel's time is CLOCK_MONOTONIC, as steady_clock's.
+  const auto start_ns = duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count();
+  return std::max<std::int64_t>(0, (static_cast<std::int64_t>(event.time_ns) - start_ns) / 1000000);
+}
+
+void Session::note_event(const ProcEvent& event, EventKind kind, std::string detail) {
+  LifecycleEvent e;
+  e.ms = event_ms(event);
+  e.pid = event.pid;
+  e.kind = kind;
+  e.detail = std::move(detail);
+  const auto known = known_.find(event.pid);
+  if (kind == EventKind::fork) {
+    e.ppid = event.parent;
+  } else if (known != known_.end() && known->second.parent) {
+    e.ppid = *known->second.parent;
+  }
+  e.comm = !event.comm.empty() ? event.comm : known != known_.end() ? known->second.comm : std::string();
+  if (kind == EventKind::exec) {
+    e.argv0 = read_argv0(event.pid).value_or("");
+  } else if (kind == EventKind::exit) {
+    if (event.status) {
+      decode_wait_status(*event.status, oom_victims_.contains(event.pid), e);
+      e.by_hotline = e.signal.has_value() && stopped_by_us_.contains(event.pid);
+    } else if (command_ && event.pid == command_->pid() && command_->wait_status()) {
+      decode_wait_status(*command_->wait_status(), false, e);
+      e.by_hotline = e.signal.has_value() && stopped_by_us_.contains(event.pid);
+    } else {
+      e.detail = "exit status not seen (the perf_event backend sees exits, not their status)";
+    }
+  }
+  pending_events_.push_back(std::move(e));
 }
 
 void Session::forget(pid_t pid) {
@@ -238,6 +289,7 @@ void Session::on_event(const ProcEvent& event) {
       symbolizer_.reset_process(event.pid);  // a recycled pid's old mappings are not its own
       symbolizer_.inherit(event.pid, event.parent);  // until its own snapshot (it may exit first)
       track(event.pid, event.parent, event.comm);
+      note_event(event, EventKind::fork);
       for (auto& c : collectors_) c->process_changed(event.pid, ProcessChange::forked);
       break;
     case ProcEvent::exec: {
@@ -245,12 +297,13 @@ void Session::on_event(const ProcEvent& event) {
       // privileged; the BPF sampler reports `denied` itself. Either way it is said here.
       if (!caller_.unrestricted) {
         if (auto why = profiling_refusal(caller_, event.pid)) {
-          on_event({ProcEvent::denied, event.pid, 0, event.comm});
+          on_event({ProcEvent::denied, event.pid, 0, event.comm, {}, event.time_ns});
           break;
         }
       }
       // The loader maps shared libraries after exec: look again shortly after.
       track(event.pid, read_ppid(event.pid), event.comm);
+      note_event(event, EventKind::exec, read_exe(event.pid).value_or(""));
       for (auto& c : collectors_) c->process_changed(event.pid, ProcessChange::executed);
       auto now = Clock::now();
       rereads_.emplace(now + milliseconds(5), event.pid);
@@ -259,11 +312,19 @@ void Session::on_event(const ProcEvent& event) {
       break;
     }
     case ProcEvent::exit:
+      note_event(event, EventKind::exit);
+      oom_victims_.erase(event.pid);
       forget(event.pid);
+      break;
+    case ProcEvent::oom_victim:
+      oom_victims_.insert(event.pid);
       break;
     case ProcEvent::denied:
       if (!alive_.contains(event.pid)) break;
       denied_at_exec_.insert(event.pid);
+      note_event(event, EventKind::exec,
+                 fmt::format("{} (not profiled from here: a program you may not profile)",
+                             read_exe(event.pid).value_or(event.comm)));
       stop_profiling(event.pid,
                      fmt::format("executed {}, a program you may not profile without CAP_SYS_PTRACE ({})",
                                  read_exe(event.pid).value_or(event.comm),
@@ -320,6 +381,8 @@ void Session::checkpoint() {
   pending_processes_.clear();
   for (const auto& [pid, exit_ms] : pending_exits_) writer_->process_exited(pid, exit_ms);
   pending_exits_.clear();
+  for (const LifecycleEvent& e : pending_events_) writer_->add_event(e);
+  pending_events_.clear();
   for (std::size_t i = 0; i < collectors_.size(); ++i) samples_written_ += pipeline_->write(id, i, drained[i]);
   write_stats();
   writer_->set_meta(meta_key::duration_ms, std::to_string(ms));
@@ -658,6 +721,8 @@ int Session::run() {
     // hotline ended the recording (duration, signal): stop what it launched, descendants
     // included, so no orphan keeps burning CPU. Before the last checkpoint: a command that
     // keeps the CPUs busy (thousands of threads) would make that checkpoint slow.
+    stopped_by_us_.insert(alive_.begin(), alive_.end());
+    stopped_by_us_.insert(command_->pid());
     for (pid_t pid : alive_) {
       if (pid != command_->pid()) ::kill(pid, SIGTERM);
     }
@@ -668,6 +733,17 @@ int Session::run() {
   }
   // Events already queued (exits, last forks) before the final drain.
   tracker_->poll_events(0, handler);
+  // A tracker that does not see exit statuses (perf_event): the launched command's is
+  // known from waiting for it.
+  if (command_ && command_->wait_status()) {
+    for (LifecycleEvent& e : pending_events_) {
+      if (e.pid == command_->pid() && e.kind == EventKind::exit && !e.exit_code) {
+        decode_wait_status(*command_->wait_status(), false, e);
+        e.detail.clear();
+        e.by_hotline = e.signal.has_value() && stopped_by_us_.contains(command_->pid());
+      }
+    }
+  }
   for (auto& c : collectors_) c->finishing(command_status.has_value());
   try {
     if (!disk_full_) checkpoint();

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "report/events_report.h"
 #include "report/table.h"
 #include "store/stack_table.h"
 #include "util/duration.h"
@@ -61,6 +62,7 @@ HeapMetric parse_heap_metric(const std::string& name) {
 HeapTopReport heap_top(const RecordingReader& reader, const HeapTopOptions& options) {
   HeapTopReport report;
   report.file = reader.path();
+  report.abnormal_exits = abnormal_exits(reader.events());
   report.process = reader.meta_or(meta_key::process_name);
   report.pids = reader.meta_or(meta_key::pids);
   report.heap_mode = reader.meta_or(meta_key::heap_mode, "off");
@@ -190,6 +192,7 @@ std::string render_heap_text(const HeapTopReport& r, GroupBy by) {
                                 printable(r.process), printable(r.pids), printable(r.heap_mode),
                                 human_bytes(r.live_bytes), human_bytes(r.peak_bytes), human_bytes(r.alloc_bytes),
                                 r.alloc_count, printable(r.file));
+  out += abnormal_exits_note(r.abnormal_exits, r.file);
   if (r.heap_mode == "off") return out + "no heap data in this recording (recorded with --heap=off, or CPU only)\n";
   if (r.heap_mode == "detached") out += fmt::format("note: heap probes were {}\n", printable(r.heap_decision));
   if (r.heap_mode == "sampled" && r.sample_bytes > 0) {
@@ -226,6 +229,7 @@ std::string render_heap_text(const HeapTopReport& r, GroupBy by) {
 std::string render_heap_json(const HeapTopReport& r) {
   nlohmann::ordered_json j;
   j["file"] = r.file;
+  j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
   j["process"] = r.process;
   j["pids"] = r.pids;
   j["heap_mode"] = r.heap_mode;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "report/top.h"
+#include "report/events_report.h"
 #include "store/reader.h"
 
 namespace hotline {
@@ -48,6 +49,7 @@ struct HeapTopReport {
   std::uint64_t untracked_frees = 0, dropped = 0;
   HeapMetric metric = HeapMetric::live;
   std::vector<HeapTopEntry> entries;
+  std::vector<AbnormalExit> abnormal_exits;  // whole recording: how targets died (hotline events)
 };
 
 class StackTable;

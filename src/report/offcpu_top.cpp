@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "report/events_report.h"
 #include "report/table.h"
 #include "store/stack_table.h"
 #include "util/duration.h"
@@ -64,6 +65,7 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
   require_offcpu_data(reader);
   OffCpuReport r;
   r.file = reader.path();
+  r.abnormal_exits = abnormal_exits(reader.events());
   r.process = reader.meta_or(meta_key::process_name);
   r.pids = reader.meta_or(meta_key::pids);
   r.blocks = static_cast<std::uint64_t>(reader.meta_int(meta_key::offcpu_blocks));
@@ -157,6 +159,7 @@ std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {
                                 printable(r.process), printable(r.pids),
                                 format_duration(std::chrono::milliseconds(r.duration_ms)), format_ns_short(r.total_ns),
                                 r.blocks, format_ns_short(r.min_ns), printable(r.file));
+  out += abnormal_exits_note(r.abnormal_exits, r.file);
   if (r.dropped_blocks > 0) out += fmt::format("note: {} blocks were not counted (maps full)\n", r.dropped_blocks);
   if (r.lost_stacks > 0) out += fmt::format("note: {} blocks lost their stack\n", r.lost_stacks);
   if (r.total_ns == 0) return out + "no off-CPU time in this window\n";
@@ -182,6 +185,7 @@ std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {
 std::string render_offcpu_json(const OffCpuReport& r) {
   nlohmann::ordered_json j;
   j["file"] = r.file;
+  j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
   j["process"] = r.process;
   j["pids"] = r.pids;
   j["duration_ms"] = r.duration_ms;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "report/top.h"
+#include "report/events_report.h"
 #include "store/reader.h"
 
 namespace hotline {
@@ -37,6 +38,7 @@ struct OffCpuReport {
   std::uint64_t min_ns = 0;
   std::uint64_t dropped_blocks = 0, lost_stacks = 0;
   std::vector<OffCpuEntry> entries;
+  std::vector<AbnormalExit> abnormal_exits;  // whole recording: how targets died (hotline events)
 };
 
 // Whether a module path is the kernel's or a kernel module's ("[kernel]", "[bpf]", "[ext4]"),

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "report/events_report.h"
 #include "report/table.h"
 #include "store/stack_table.h"
 #include "util/duration.h"
@@ -84,6 +85,7 @@ std::vector<std::int64_t> select_checkpoints(const std::vector<CheckpointRow>& c
 TopReport cpu_top(const RecordingReader& reader, const TopOptions& options) {
   TopReport report;
   report.file = reader.path();
+  report.abnormal_exits = abnormal_exits(reader.events());
   report.process = reader.meta_or(meta_key::process_name);
   report.pids = reader.meta_or(meta_key::pids);
   report.frequency_hz = static_cast<int>(reader.meta_int(meta_key::cpu_frequency_hz));
@@ -177,6 +179,7 @@ std::string render_text(const TopReport& r, GroupBy by) {
   std::string out = fmt::format("{} (pid {}) · {} · {} samples at {} Hz · {}\n", printable(r.process),
                                 printable(r.pids), format_duration(std::chrono::milliseconds(r.duration_ms)),
                                 r.total_samples, r.frequency_hz, printable(r.file));
+  out += abnormal_exits_note(r.abnormal_exits, r.file);
   if (r.lost > 0) {
     out += fmt::format("note: {} samples lost their stack or were dropped during recording\n", r.lost);
   }
@@ -217,6 +220,7 @@ std::string render_text(const TopReport& r, GroupBy by) {
 std::string render_json(const TopReport& r) {
   nlohmann::ordered_json j;
   j["file"] = r.file;
+  j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
   j["process"] = r.process;
   j["pids"] = r.pids;
   j["duration_ms"] = r.duration_ms;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "report/events_report.h"
 #include "store/reader.h"
 
 namespace hotline {
@@ -58,6 +59,7 @@ struct TopReport {
   // read_fault, unknown_mapping, depth), whole recording; only the non-zero ones.
   std::vector<std::pair<std::string, std::uint64_t>> unwind_stops;
   std::vector<TopEntry> entries;
+  std::vector<AbnormalExit> abnormal_exits;  // whole recording: how targets died (hotline events)
 };
 
 // The checkpoint ids inside the window (a checkpoint belongs to it when the middle of the

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/offcpu_top.h"
+#include "report/events_report.h"
 #include "report/table.h"
 #include "store/meta_keys.h"
 #include "store/stack_table.h"
@@ -32,6 +33,7 @@ WallReport wall_top(const RecordingReader& reader, const WallTopOptions& options
   require_offcpu_data(reader);
   WallReport r;
   r.file = reader.path();
+  r.abnormal_exits = abnormal_exits(reader.events());
   r.process = reader.meta_or(meta_key::process_name);
   r.pids = reader.meta_or(meta_key::pids);
   r.frequency_hz = static_cast<int>(reader.meta_int(meta_key::cpu_frequency_hz));
@@ -182,6 +184,7 @@ std::string render_wall_text(const WallReport& r, GroupBy by) {
                                 format_duration(std::chrono::milliseconds(r.duration_ms)),
                                 format_ns_short(r.cpu_ns + r.offcpu_ns), format_ns_short(r.cpu_ns), r.frequency_hz,
                                 format_ns_short(r.offcpu_ns), printable(r.file));
+  out += abnormal_exits_note(r.abnormal_exits, r.file);
   if (r.dropped_blocks > 0) out += fmt::format("note: {} off-CPU blocks were not counted (maps full)\n", r.dropped_blocks);
   if (r.cpu_ns + r.offcpu_ns == 0) return out + "no time in this window\n";
   TextTable t;
@@ -221,6 +224,7 @@ std::string render_wall_text(const WallReport& r, GroupBy by) {
 std::string render_wall_json(const WallReport& r) {
   nlohmann::ordered_json j;
   j["file"] = r.file;
+  j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
   j["process"] = r.process;
   j["pids"] = r.pids;
   j["duration_ms"] = r.duration_ms;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "report/top.h"
+#include "report/events_report.h"
 #include "store/reader.h"
 
 namespace hotline {
@@ -49,6 +50,7 @@ struct WallReport {
   bool by_thread = false;
   std::vector<WallEntry> entries;    // by line, function or file
   std::vector<WallThread> threads;   // --by thread: most wall time first
+  std::vector<AbnormalExit> abnormal_exits;  // whole recording: how targets died (hotline events)
 };
 
 // Throws Error(invalid_args) for a recording made without --offcpu.

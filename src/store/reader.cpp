@@ -1,6 +1,7 @@
 #include "store/reader.h"
 #include "store/meta_keys.h"
 
+#include <algorithm>
 #include <limits>
 
 #include <map>
@@ -118,9 +119,10 @@ void RecordingReader::validate_tables() const {
     tables.insert({"module_segments", "sample_types", "samples"});
     views = {{"cpu_samples", kCpuSamplesView}, {"heap_samples", kHeapSamplesView}};
   }
+  if (version_ >= 4) tables.insert("events");
   Statement st(db_, "SELECT name, type, COALESCE(sql, '') FROM sqlite_master WHERE name IN ('meta', 'checkpoints', "
                     "'frames', 'stacks', 'modules', 'module_segments', 'locations', 'cpu_samples', 'heap_samples', "
-                    "'sample_types', 'samples', 'threads', 'processes')");
+                    "'sample_types', 'samples', 'threads', 'processes', 'events')");
   std::size_t found = 0;
   while (st.step()) {
     const std::string name = st.column_text(0), type = st.column_text(1), sql = st.column_text(2);
@@ -227,6 +229,32 @@ std::unordered_map<std::int64_t, std::string> RecordingReader::thread_names() co
   std::unordered_map<std::int64_t, std::string> out;
   Statement st(db_, "SELECT tid, comm FROM threads");
   while (st.step()) out[st.column_int(0)] = st.column_text(1);
+  return out;
+}
+
+std::vector<LifecycleEvent> RecordingReader::events(std::int64_t after, std::int64_t* last) const {
+  std::vector<LifecycleEvent> out;
+  if (version_ < 4) return out;
+  Statement st(db_, "SELECT ms, pid, ppid, comm, kind, exit_code, signal, detail, argv0, by_hotline, rowid FROM events "
+                    "WHERE rowid > ? ORDER BY rowid");
+  st.bind(1, after);
+  while (st.step()) {
+    if (last != nullptr) *last = st.column_int(10);
+    auto kind = parse_event_kind(st.column_text(4));
+    if (!kind) continue;  // a kind of a newer hotline
+    LifecycleEvent e;
+    e.ms = st.column_int(0);
+    e.pid = st.column_int(1);
+    if (!st.column_null(2)) e.ppid = st.column_int(2);
+    e.comm = st.column_text(3);
+    e.kind = *kind;
+    if (!st.column_null(5)) e.exit_code = static_cast<int>(std::clamp<std::int64_t>(st.column_int(5), -1, 255));
+    if (!st.column_null(6)) e.signal = static_cast<int>(std::clamp<std::int64_t>(st.column_int(6), 0, 127));
+    e.detail = st.column_text(7);
+    e.argv0 = st.column_text(8);
+    e.by_hotline = st.column_int(9) != 0;
+    out.push_back(std::move(e));
+  }
   return out;
 }
 

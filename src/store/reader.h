@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/events.h"
 #include "store/sample_types.h"
 #include "store/sqlite.h"
 
@@ -92,6 +93,11 @@ class RecordingReader {
   // recording without heap data).
   std::unordered_map<std::int64_t, HeapCounts> heap_counts(const std::vector<std::int64_t>& checkpoints) const;
   bool has_heap_table() const;
+  // The processes' lifecycle events, in the order they were recorded (empty before schema
+  // 4; kinds this build does not know are left out).
+  // With `after`: only the rows after that rowid, the last one read put in `*last` (a
+  // reader following a live recording).
+  std::vector<LifecycleEvent> events(std::int64_t after = 0, std::int64_t* last = nullptr) const;
   // Each module's executable segments, as recorded (empty before schema 3).
   std::unordered_map<std::int64_t, std::vector<SegmentInfo>> module_segments() const;
 

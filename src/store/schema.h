@@ -6,8 +6,9 @@ namespace hotline {
 // 1: CPU only (cpu_samples). 2: adds heap_samples. 3: one `samples` table of typed values
 // (sample_types) and the executable segments of every module (module_segments);
 // cpu_samples and heap_samples remain as views over `samples`, for queries written against
-// 1 and 2. Readers read all three.
-inline constexpr int kSchemaVersion = 3;
+// 1 and 2. 4: adds `events`, the lifecycle of the recorded processes (fork, exec, exit and
+// how). Readers read all four.
+inline constexpr int kSchemaVersion = 4;
 inline constexpr const char* kFormatName = "hotline-recording";
 
 inline constexpr const char* kSchemaSql = R"sql(
@@ -94,6 +95,21 @@ CREATE TABLE samples (
   value         INTEGER NOT NULL
 );
 CREATE INDEX samples_by_checkpoint ON samples(checkpoint_id, type_id);
+
+-- The lifecycle of the recorded processes, in the order hotline heard of it.
+CREATE TABLE events (
+  ms        INTEGER NOT NULL,      -- when it happened, ms since the recording started
+  pid       INTEGER NOT NULL,
+  ppid      INTEGER,               -- the parent (fork: the process that forked it)
+  comm      TEXT NOT NULL,         -- the process's name (fork: the parent's, which the child shares)
+  kind      TEXT NOT NULL,         -- fork, exec, exit, killed, core_dumped, oom_killed
+  exit_code INTEGER,               -- exit: its code; NULL when not an exit or not known
+  signal    INTEGER,               -- killed, core_dumped, oom_killed: the signal's number
+  detail    TEXT,                  -- exec: the new executable; exit: why the status is unknown
+  argv0     TEXT,                  -- exec: the new program's argv[0] (no other argument is read)
+  by_hotline INTEGER NOT NULL      -- 1: hotline sent the signal (it stops what it launched when the
+                                   -- recording ends)
+);
 )sql";
 
 // The tables of schema 1 and 2, as views over `samples`: queries written against them keep

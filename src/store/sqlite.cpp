@@ -126,5 +126,7 @@ std::string Statement::column_text(int index) const {
   return text ? std::string(reinterpret_cast<const char*>(text)) : std::string();
 }
 
+bool Statement::column_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+
 
 }  // namespace hotline

@@ -59,6 +59,7 @@ class Statement {
 
   std::int64_t column_int(int index) const;
   std::string column_text(int index) const;
+  bool column_null(int index) const;
   sqlite3_stmt* get() const { return stmt_; }
 
  private:

@@ -41,6 +41,8 @@ RecordingWriter::RecordingWriter(const std::string& path)
                                    "comm = excluded.comm, exe = excluded.exe, exit_ms = NULL");
   process_exited_ = Statement(db_, "UPDATE processes SET exit_ms = ? WHERE pid = ?");
   add_thread_ = Statement(db_, "INSERT OR IGNORE INTO threads(tid, pid, comm) VALUES (?, ?, ?)");
+  add_event_ = Statement(db_, "INSERT INTO events(ms, pid, ppid, comm, kind, exit_code, signal, detail, argv0, "
+                              "by_hotline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   set_meta(meta_key::format, kFormatName);
   set_meta(meta_key::schema_version, std::to_string(kSchemaVersion));
 }
@@ -150,6 +152,22 @@ void RecordingWriter::upsert_process(pid_t pid, std::optional<pid_t> parent, con
 
 void RecordingWriter::process_exited(pid_t pid, std::int64_t ms) {
   process_exited_.bind(1, ms).bind(2, std::int64_t{pid}).run();
+}
+
+void RecordingWriter::add_event(const LifecycleEvent& e) {
+  add_event_.bind(1, e.ms).bind(2, e.pid);
+  if (e.ppid) add_event_.bind(3, *e.ppid);
+  else add_event_.bind(3, std::nullopt);
+  add_event_.bind(4, e.comm).bind(5, std::string(event_kind_name(e.kind)));
+  if (e.exit_code) add_event_.bind(6, std::int64_t{*e.exit_code});
+  else add_event_.bind(6, std::nullopt);
+  if (e.signal) add_event_.bind(7, std::int64_t{*e.signal});
+  else add_event_.bind(7, std::nullopt);
+  if (e.detail.empty()) add_event_.bind(8, std::nullopt);
+  else add_event_.bind(8, e.detail);
+  if (e.argv0.empty()) add_event_.bind(9, std::nullopt);
+  else add_event_.bind(9, e.argv0);
+  add_event_.bind(10, std::int64_t{e.by_hotline ? 1 : 0}).run();
 }
 
 void RecordingWriter::add_thread(pid_t tid, pid_t pid, const std::string& comm) {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/events.h"
 #include "store/sample_types.h"
 #include "store/sqlite.h"
 
@@ -67,6 +68,8 @@ class RecordingWriter {
                       const std::string& exe, std::int64_t start_ms);
   void process_exited(pid_t pid, std::int64_t ms);
   void add_thread(pid_t tid, pid_t pid, const std::string& comm);
+  // A process lifecycle event (the `events` table).
+  void add_event(const LifecycleEvent& event);
 
   // Final step: leaves a single self-contained file (WAL folded back, rollback journal).
   void finish();
@@ -77,7 +80,7 @@ class RecordingWriter {
  private:
   Database db_;
   Statement set_meta_, add_checkpoint_, add_module_, add_segment_, add_location_, add_frame_, add_stack_,
-      add_type_, add_sample_, upsert_process_, process_exited_, add_thread_;
+      add_type_, add_sample_, upsert_process_, process_exited_, add_thread_, add_event_;
   std::map<std::string, std::int64_t> types_;
   std::map<std::pair<std::string, std::string>, std::int64_t> modules_;
   std::map<std::pair<std::int64_t, std::uint64_t>, std::int64_t> locations_;

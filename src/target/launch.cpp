@@ -144,7 +144,10 @@ std::optional<int> LaunchedCommand::wait(bool block) {
   do {
     r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
   } while (r < 0 && errno == EINTR);
-  if (r == pid_) status_ = shell_status(status);
+  if (r == pid_) {
+    status_ = shell_status(status);
+    wait_status_ = status;
+  }
   return status_;
 }
 

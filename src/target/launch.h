@@ -36,6 +36,8 @@ class LaunchedCommand {
   void start();
   // Exit status in shell terms (code, or 128+signal) once the child has ended.
   std::optional<int> poll_exit();
+  // The wait status itself (exit code << 8, or the signal | 0x80), once it has exited.
+  std::optional<int> wait_status() const { return wait_status_; }
   // SIGTERM, then SIGKILL after `grace`; returns the exit status.
   int terminate(std::chrono::milliseconds grace);
 
@@ -46,6 +48,7 @@ class LaunchedCommand {
   UniqueFd gate_;        // write end: closing it with a byte releases the child
   UniqueFd exec_error_;  // read end: receives errno if exec fails, EOF on success
   std::optional<int> status_;
+  std::optional<int> wait_status_;
   bool started_ = false;
 };
 

@@ -105,6 +105,14 @@ std::optional<std::string> read_exe(pid_t pid) {
   return exe;
 }
 
+std::optional<std::string> read_argv0(pid_t pid) {
+  auto text = read_text_file(proc_path(pid, "cmdline"), 4096);
+  if (!text || text->empty()) return std::nullopt;
+  std::string argv0 = text->substr(0, text->find('\0'));
+  if (argv0.size() > 256) argv0.resize(256);
+  return argv0;
+}
+
 std::optional<std::string> read_status_field(pid_t pid, std::string_view key) {
   auto text = read_text_file(pid == 0 ? "/proc/self/status" : proc_path(pid, "status"), 1 << 16);
   if (!text) return std::nullopt;

@@ -41,6 +41,8 @@ std::vector<ProcessInfo> find_processes_by_name(std::string_view needle);
 std::optional<std::string> read_comm(pid_t pid);
 std::optional<std::string> read_exe(pid_t pid);
 std::optional<pid_t> read_ppid(pid_t pid);
+// The first word of /proc/PID/cmdline (at most 256 bytes; no other argument is read).
+std::optional<std::string> read_argv0(pid_t pid);
 // Value of "Key:\t..." in /proc/PID/status ("self" for pid 0).
 std::optional<std::string> read_status_field(pid_t pid, std::string_view key);
 // The pid as seen inside the process's own (innermost) PID namespace.

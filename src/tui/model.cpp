@@ -1,4 +1,5 @@
 #include "tui/model.h"
+#include "report/events_report.h"
 #include "store/meta_keys.h"
 
 #include <algorithm>
@@ -59,6 +60,11 @@ bool ViewModel::update(const RecordingReader& reader) {
   has_heap_ = reader.has_heap_table() && heap_mode_ != "off";
   lost_ = static_cast<std::uint64_t>(reader.meta_int(meta_key::lost_user_stacks) + reader.meta_int(meta_key::lost_kernel_stacks) +
                                      reader.meta_int(meta_key::dropped_samples));
+  for (LifecycleEvent& e : reader.events(events_read_, &events_read_)) {
+    if (e.kind == EventKind::fork || e.kind == EventKind::exec) continue;
+    ends_.push_back(std::move(e));
+    changed = true;
+  }
   const auto added = reader.checkpoints_after(checkpoints_.empty() ? 0 : checkpoints_.back().id);
   if (added.empty()) return changed;
   // Nodes and frames first: the new checkpoints' samples name them.
@@ -86,6 +92,7 @@ ViewData ViewModel::view(const ViewQuery& query) const {
   v.heap_sampled = heap_mode_ == "sampled";
   v.lost = lost_;
   v.checkpoints = checkpoints_.size();
+  v.exits_note = abnormal_exits_text(abnormal_exits(ends_));
   if (checkpoints_.empty()) return v;
   v.recorded_ms = checkpoints_.back().ms;
 

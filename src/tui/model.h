@@ -13,6 +13,7 @@
 
 #include "report/heap_top.h"
 #include "report/top.h"
+#include "store/events.h"
 #include "store/reader.h"
 #include "store/stack_table.h"
 
@@ -49,6 +50,7 @@ struct ViewData {
   std::int64_t live_bytes = 0, peak_bytes = 0;
   bool has_heap = false, heap_sampled = false;
   bool finished = false;              // the recording has its end_time
+  std::string exits_note;             // "2 processes killed by SIGSEGV" ("" when none died so)
   std::vector<ViewLine> cpu, heap;
 };
 
@@ -80,6 +82,8 @@ class ViewModel {
   std::string process_, pids_, output_, heap_mode_ = "off";
   int frequency_hz_ = 0;
   std::uint64_t lost_ = 0;
+  std::vector<LifecycleEvent> ends_;  // the processes' lifecycle events that are ends
+  std::int64_t events_read_ = 0;      // the last events row read
   bool finished_ = false, has_heap_ = false;
 };
 

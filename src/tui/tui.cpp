@@ -269,6 +269,7 @@ class Ui {
       stats += fmt::format(" · live heap {}{} · peak {}", human_bytes(data_.live_bytes), data_.heap_sampled ? " (sampled)" : "",
                            human_bytes(data_.peak_bytes));
     }
+    if (!data_.exits_note.empty()) stats += " · " + data_.exits_note;
     if (const std::string note = last_held_message(); !note.empty()) stats += " · " + note;
     put(h - 2, 0, stats, w, A_REVERSE);
     const std::string keys = source_ ? " ↑↓ PgUp/PgDn scroll · Esc/q back"

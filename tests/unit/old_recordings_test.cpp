@@ -1,5 +1,5 @@
 // Recordings written by earlier releases stay readable by every command: files of schema 1
-// (CPU only) and 2 (CPU and heap), kept in tests/fixtures/recordings/ exactly as those
+// (CPU only), 2 (CPU and heap) and 3 (typed samples, off-CPU time), kept in tests/fixtures/recordings/ exactly as those
 // releases wrote them (see the README there).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -37,7 +37,7 @@ TEST_P(CpuRecording, EveryCommandReadsIt) {
   const int hot_line = test::line_of("demo.c", "DEMO_HOT_LINE");
   {
     RecordingReader reader(db);
-    EXPECT_EQ(reader.schema_version(), GetParam().starts_with("v1") ? 1 : 2);
+    EXPECT_EQ(reader.schema_version(), GetParam()[1] - '0');
   }
 
   const nlohmann::json top = json_of({"top", "cpu", db, "--json"});
@@ -92,7 +92,7 @@ TEST_P(CpuRecording, EveryCommandReadsIt) {
   EXPECT_FALSE(stacks_through(reader, view.cpu[0].file, hot_line, 5).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Schemas, CpuRecording, ::testing::Values("v1-cpu.db", "v2-cpu.db"),
+INSTANTIATE_TEST_SUITE_P(Schemas, CpuRecording, ::testing::Values("v1-cpu.db", "v2-cpu.db", "v3-cpu.db"),
                          [](const auto& info) { return info.param.substr(0, 2); });
 
 class HeapRecording : public ::testing::TestWithParam<std::string> {};
@@ -130,6 +130,34 @@ TEST_P(HeapRecording, EveryHeapViewReadsIt) {
 
 INSTANTIATE_TEST_SUITE_P(Schemas, HeapRecording, ::testing::Values("v2-heap-exact.db", "v2-heap-sampled.db"),
                          [](const auto& info) { return info.param == "v2-heap-exact.db" ? "exact" : "sampled"; });
+
+// Schema 3 with off-CPU time (offcpu.c): its views, and `events`, which it predates.
+TEST(OffCpuRecording, SchemaThreeReadsWithoutEvents) {
+  const std::string db = recording("v3-offcpu.db");
+  {
+    RecordingReader reader(db);
+    EXPECT_EQ(reader.schema_version(), 3);
+    EXPECT_TRUE(reader.events().empty());
+  }
+  const nlohmann::json offcpu = json_of({"top", "offcpu", db, "--json", "--top", "100"});
+  bool read_line = false;
+  for (const auto& e : offcpu["entries"]) {
+    if (e["line"].is_number() && e["line"].get<int>() == test::line_of("offcpu.c", "READ_LINE")) {
+      read_line = true;
+      EXPECT_NEAR(e.value("total_offcpu_ms", 0.0), 2000.0, 100.0) << e.dump();
+    }
+  }
+  EXPECT_TRUE(read_line) << offcpu.dump(1);
+  EXPECT_TRUE(offcpu["abnormal_exits"].empty());
+  const nlohmann::json wall = json_of({"top", "wall", db, "--json", "--by", "thread"});
+  EXPECT_EQ(wall["threads"].size(), 5u) << wall.dump(1);
+  const nlohmann::json events = json_of({"events", db, "--json"});
+  EXPECT_EQ(events["recorded"], false);
+  EXPECT_TRUE(events["events"].empty());
+  RunResult text = run({test::hotline_bin(), "events", db});
+  EXPECT_EQ(text.code, 0);
+  EXPECT_NE(text.out.find("recorded before hotline kept process events"), std::string::npos) << text.out;
+}
 
 }  // namespace
 }  // namespace hotline

@@ -4,11 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
+#include "report/events_report.h"
 #include "report/query_render.h"
 #include "report/top.h"
 #include "store/query.h"
 #include "store/reader.h"
 #include "store/sample_types.h"
+#include "store/schema.h"
 #include "store/writer.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -206,7 +208,7 @@ TEST(RecordingV3, TypedSamplesAndModuleSegmentsRoundTrip) {
     w.finish();
   }
   RecordingReader reader(path);
-  EXPECT_EQ(reader.schema_version(), 3);
+  EXPECT_EQ(reader.schema_version(), kSchemaVersion);
   EXPECT_EQ(test::query_value(path, "SELECT group_concat(name || '/' || unit, ' ') FROM (SELECT * FROM sample_types ORDER BY id)"),
             "heap_alloc_bytes/bytes heap_alloc_count/count heap_free_bytes/bytes heap_free_count/count cpu/samples");
   EXPECT_EQ(test::query_value(path, "SELECT COUNT(*) FROM samples"), "3") << "zero values are not stored";
@@ -359,6 +361,110 @@ TEST(HostileFile, AFifoGivenAsARecordingIsRefusedWithoutBlocking) {
     EXPECT_EQ(r.code, 6) << args[0] << ": " << r.err;
     EXPECT_NE(r.err.find("is a FIFO, not a recording"), std::string::npos) << r.err;
   }
+}
+
+// The process lifecycle: wait statuses decoded as the shell would, the events table round
+// trip, and the note `top` prints.
+TEST(Events, WaitStatusesAreDecodedIntoKinds) {
+  LifecycleEvent e;
+  decode_wait_status(3 << 8, false, e);
+  EXPECT_EQ(e.kind, EventKind::exit);
+  EXPECT_EQ(e.exit_code, 3);
+  EXPECT_FALSE(e.signal);
+  decode_wait_status(9, false, e);
+  EXPECT_EQ(e.kind, EventKind::killed);
+  EXPECT_EQ(e.signal, 9);
+  EXPECT_FALSE(e.exit_code);
+  decode_wait_status(11 | 0x80, false, e);
+  EXPECT_EQ(e.kind, EventKind::core_dumped);
+  EXPECT_EQ(e.signal, 11);
+  decode_wait_status(9, true, e);
+  EXPECT_EQ(e.kind, EventKind::oom_killed);
+  decode_wait_status(0, true, e);  // chosen by the OOM killer, yet it exited on its own
+  EXPECT_EQ(e.kind, EventKind::exit);
+  EXPECT_EQ(e.exit_code, 0);
+  EXPECT_EQ(signal_name(9), "SIGKILL");
+  EXPECT_EQ(signal_name(11), "SIGSEGV");
+  EXPECT_EQ(signal_name(34), "SIGRTMIN");
+  EXPECT_EQ(signal_name(36), "SIGRTMIN+2");
+  EXPECT_EQ(signal_name(0), "signal 0");
+  EXPECT_EQ(signal_name(99), "signal 99");
+  EXPECT_EQ(parse_event_kind("oom_killed"), EventKind::oom_killed);
+  EXPECT_FALSE(parse_event_kind("vanished"));
+}
+
+TEST(Events, RoundTripAndTheAbnormalExitsNote) {
+  test::TempDir dir;
+  const std::string path = dir.file("events.db");
+  create_private_file(path, false);
+  {
+    RecordingWriter w(path);
+    w.begin_checkpoint(1000);
+    LifecycleEvent fork;
+    fork.ms = 5;
+    fork.pid = 11;
+    fork.ppid = 10;
+    fork.comm = "server";
+    fork.kind = EventKind::fork;
+    w.add_event(fork);
+    LifecycleEvent exec = fork;
+    exec.kind = EventKind::exec;
+    exec.detail = "/usr/bin/sleep";
+    exec.argv0 = "napper";
+    w.add_event(exec);
+    for (int pid : {12, 13}) {
+      LifecycleEvent crash;
+      crash.ms = 20;
+      crash.pid = pid;
+      crash.comm = "worker";
+      decode_wait_status(11, false, crash);
+      w.add_event(crash);
+    }
+    LifecycleEvent oom;
+    oom.pid = 14;
+    oom.comm = "worker";
+    decode_wait_status(9, true, oom);
+    w.add_event(oom);
+    LifecycleEvent stopped;
+    stopped.pid = 10;
+    stopped.comm = "server";
+    decode_wait_status(15, false, stopped);
+    stopped.by_hotline = true;  // not abnormal: hotline stopped what it launched
+    w.add_event(stopped);
+    w.commit_checkpoint();
+    w.finish();
+  }
+  RecordingReader reader(path);
+  const auto events = reader.events();
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[0].kind, EventKind::fork);
+  EXPECT_EQ(events[0].ppid, 10);
+  EXPECT_EQ(events[1].argv0, "napper");
+  EXPECT_EQ(events[1].detail, "/usr/bin/sleep");
+  EXPECT_FALSE(events[2].ppid);
+  EXPECT_EQ(events[5].by_hotline, true);
+  EXPECT_EQ(abnormal_exits_text(abnormal_exits(events)), "2 processes killed by SIGSEGV, 1 OOM-killed");
+
+  EventsOptions one;
+  one.pid = 11;
+  const auto json = nlohmann::json::parse(render_events_json(events_report(reader, one)));
+  ASSERT_EQ(json["events"].size(), 2u);
+  EXPECT_EQ(json["events"][0]["kind"], "fork");
+  EXPECT_EQ(json["events"][0]["ppid"], 10);
+  EXPECT_TRUE(json["events"][0]["exit_code"].is_null());
+  EXPECT_EQ(json["events"][1]["argv0"], "napper");
+  const auto all = nlohmann::json::parse(render_events_json(events_report(reader, {})));
+  EXPECT_EQ(all["events"][2]["signal"], "SIGSEGV");
+  EXPECT_EQ(all["events"][4]["kind"], "oom_killed");
+  EXPECT_EQ(all["abnormal_exits"].size(), 2u);
+  // A kind written by a newer hotline is left out, not misread.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "INSERT INTO events(ms, pid, comm, kind, by_hotline) VALUES (1, 1, 'x', 'teleported', 0)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(RecordingReader(path).events().size(), 6u);
 }
 
 }  // namespace

@@ -113,5 +113,38 @@ TEST(ViewModel, ReadsEachCheckpointOnce) {
   EXPECT_EQ(load_view(RecordingReader(path), {}).samples, 1010u);
 }
 
+// The footer's note of processes that died abnormally follows the events as they come.
+TEST(ViewModel, SaysWhenTargetsDieAbnormally) {
+  test::TempDir dir;
+  const std::string path = dir.file("deaths.db");
+  create_private_file(path, false);
+  RecordingWriter w(path);
+  auto ended = [](std::int64_t pid, int status, bool oom) {
+    LifecycleEvent e;
+    e.pid = pid;
+    e.comm = "worker";
+    decode_wait_status(status, oom, e);
+    return e;
+  };
+  w.begin_checkpoint(1000);
+  w.add_event(ended(10, 3 << 8, false));  // exit 3: not abnormal
+  w.commit_checkpoint();
+  ViewModel model;
+  {
+    RecordingReader reader(path);
+    model.update(reader);
+    EXPECT_EQ(model.view({}).exits_note, "");
+  }
+  w.begin_checkpoint(2000);
+  w.add_event(ended(11, 11, false));
+  w.add_event(ended(12, 11, false));
+  w.add_event(ended(13, 9, true));
+  w.commit_checkpoint();
+  RecordingReader reader(path);
+  EXPECT_TRUE(model.update(reader));
+  EXPECT_EQ(model.view({}).exits_note, "2 processes killed by SIGSEGV, 1 OOM-killed");
+  EXPECT_EQ(load_view(reader, {}).exits_note, model.view({}).exits_note) << "as a fresh read";
+}
+
 }  // namespace
 }  // namespace hotline

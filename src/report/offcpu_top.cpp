@@ -77,37 +77,42 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
   r.duration_ms = r.window_end_ms - r.window_start_ms;
 
   const StackTable stacks(reader);
-  const auto modules = reader.modules();
-  std::set<std::int64_t> kernel_modules;
+  const std::set<std::int64_t> kernel = kernel_module_ids(reader);
+  OffCpuLines lines(stacks, kernel, o.by);
+  lines.add(reader.samples_of(sample_types::offcpu, ids), options.tid);
+  lines.finish(r, o);
+  return r;
+}
+
+std::set<std::int64_t> kernel_module_ids(const RecordingReader& reader) {
   // The kernel and its modules ("[kernel]", "[bpf]", "[ext4]"...), not user space's
   // pseudo-files.
-  for (const auto& [id, m] : modules) {
-    if (kernel_module_path(m.path)) kernel_modules.insert(id);
+  std::set<std::int64_t> ids;
+  for (const auto& [id, m] : reader.modules()) {
+    if (kernel_module_path(m.path)) ids.insert(id);
   }
+  return ids;
+}
 
-  struct Acc {
-    std::uint64_t self = 0, total = 0;
-    const FrameInfo* frame = nullptr;
-    std::map<std::string, std::uint64_t> reasons;
-  };
-  std::unordered_map<std::string, Acc> acc;
+void OffCpuLines::add(const std::vector<CpuSampleRow>& rows, std::optional<std::int64_t> tid) {
   std::set<Acc*> seen;
   std::vector<const std::string*> kernel;
-  for (const CpuSampleRow& row : reader.samples_of(sample_types::offcpu, ids)) {
-    if (options.tid && row.tid != *options.tid) continue;
+  std::vector<Acc*> on_stack;
+  for (const CpuSampleRow& row : rows) {
+    if (tid && row.tid != *tid) continue;
     if (row.count == 0) continue;
-    r.total_ns += row.count;
+    total_ += row.count;
     kernel.clear();
     seen.clear();
+    on_stack.clear();
     bool innermost_user = true;
-    std::vector<Acc*> on_stack;
-    stacks.walk(row.stack, [&](std::int64_t, const FrameInfo* f) {
+    stacks_->walk(row.stack, [&](std::int64_t, const FrameInfo* f) {
       if (f == nullptr) return true;
-      if (kernel_modules.contains(f->module_id)) {
+      if (kernel_->contains(f->module_id)) {
         if (innermost_user) kernel.push_back(&f->function);
         return true;
       }
-      Acc& a = acc[group_key(*f, o.by)];
+      Acc& a = acc_[group_key(*f, by_)];
       a.frame = f;
       if (innermost_user) a.self += row.count;
       innermost_user = false;
@@ -120,10 +125,14 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
     const std::string reason = offcpu_reason(kernel);
     for (Acc* a : on_stack) a->reasons[reason.empty() ? "(unknown)" : reason] += row.count;
   }
+}
 
+void OffCpuLines::finish(OffCpuReport& r, const TopOptions& o) const {
+  r.total_ns = total_;
+  r.entries.clear();
   const std::string needle = lower_ascii(o.filter);
   const double total = static_cast<double>(std::max<std::uint64_t>(r.total_ns, 1));
-  for (const auto& [key, a] : acc) {
+  for (const auto& [key, a] : acc_) {
     const FrameInfo& f = *a.frame;
     if (!needle.empty() && lower_ascii(f.function).find(needle) == std::string::npos &&
         lower_ascii(f.file).find(needle) == std::string::npos) {
@@ -135,9 +144,9 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
     e.self_pct = 100.0 * static_cast<double>(a.self) / total;
     e.total_pct = 100.0 * static_cast<double>(a.total) / total;
     if (e.self_pct < o.threshold_pct && e.total_pct < o.threshold_pct) continue;
-    e.function = o.by == GroupBy::file ? "" : f.function;
-    e.file = o.by == GroupBy::function ? "" : f.file;
-    e.line = o.by == GroupBy::line ? f.line : 0;
+    e.function = by_ == GroupBy::file ? "" : f.function;
+    e.file = by_ == GroupBy::function ? "" : f.file;
+    e.line = by_ == GroupBy::line ? f.line : 0;
     e.reasons.assign(a.reasons.begin(), a.reasons.end());
     std::stable_sort(e.reasons.begin(), e.reasons.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
     if (!e.reasons.empty()) e.reason = e.reasons.front().first;
@@ -151,7 +160,6 @@ OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& o
     return a.line < b.line;
   });
   if (r.entries.size() > o.top) r.entries.resize(o.top);
-  return r;
 }
 
 std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {

@@ -5,6 +5,9 @@
 // kernel reason: the innermost kernel function under the scheduler that is not scheduler
 // plumbing (futex_wait_queue, pipe_read, do_nanosleep, ...).
 #include <cstdint>
+#include <map>
+#include <set>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -52,6 +55,35 @@ std::string offcpu_reason(const std::vector<const std::string*>& kernel_function
 // Throws Error(invalid_args), with the remedy, for a recording without off-CPU data
 // (recorded without --offcpu, or where the collector could not run).
 void require_offcpu_data(const RecordingReader& reader);
+
+// The ids of the modules that are the kernel's (kernel_module_path).
+std::set<std::int64_t> kernel_module_ids(const RecordingReader& reader);
+
+class StackTable;
+
+// The aggregation part of offcpu_top, fed off-CPU rows (a window's, or checkpoint by
+// checkpoint: the live view keeps one for the whole recording). `kernel_modules` is read at
+// each add (the live view adds to it as modules appear).
+class OffCpuLines {
+ public:
+  OffCpuLines(const StackTable& stacks, const std::set<std::int64_t>& kernel_modules, GroupBy by)
+      : stacks_(&stacks), kernel_(&kernel_modules), by_(by) {}
+  void add(const std::vector<CpuSampleRow>& rows, std::optional<std::int64_t> tid = std::nullopt);
+  // total_ns and the entries (filtered, ranked, cut to --top) into `report`.
+  void finish(OffCpuReport& report, const TopOptions& options) const;
+
+ private:
+  struct Acc {
+    std::uint64_t self = 0, total = 0;
+    const FrameInfo* frame = nullptr;
+    std::map<std::string, std::uint64_t> reasons;
+  };
+  const StackTable* stacks_;
+  const std::set<std::int64_t>* kernel_;
+  GroupBy by_;
+  std::uint64_t total_ = 0;
+  std::unordered_map<std::string, Acc> acc_;
+};
 
 // Throws Error(invalid_args) for a recording made without --offcpu.
 OffCpuReport offcpu_top(const RecordingReader& reader, const OffCpuTopOptions& options);

@@ -46,10 +46,7 @@ WallReport wall_top(const RecordingReader& reader, const WallTopOptions& options
   const std::uint64_t period_ns = 1000000000ULL / static_cast<std::uint64_t>(std::max(r.frequency_hz, 1));
 
   const StackTable stacks(reader);
-  std::set<std::int64_t> kernel_modules;
-  for (const auto& [id, m] : reader.modules()) {
-    if (kernel_module_path(m.path)) kernel_modules.insert(id);
-  }
+  const std::set<std::int64_t> kernel_modules = kernel_module_ids(reader);
 
   struct Acc {
     std::uint64_t cpu = 0, offcpu = 0, total = 0;

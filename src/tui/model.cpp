@@ -69,6 +69,8 @@ bool ViewModel::update(const RecordingReader& reader) {
   if (added.empty()) return changed;
   // Nodes and frames first: the new checkpoints' samples name them.
   stacks_.update(reader);
+  has_offcpu_ = reader.has_type(sample_types::offcpu);
+  if (has_offcpu_) kernel_modules_ = kernel_module_ids(reader);
   for (const CheckpointRow& c : added) {
     index_[c.id] = checkpoints_.size();
     checkpoints_.push_back(c);
@@ -76,6 +78,8 @@ bool ViewModel::update(const RecordingReader& reader) {
     cpu_all_.add(cpu_.back());
     heap_.push_back(reader.heap_counts({c.id}));
     heap_all_.add(heap_.back(), true);
+    offcpu_.push_back(has_offcpu_ ? reader.samples_of(sample_types::offcpu, {c.id}) : std::vector<CpuSampleRow>{});
+    offcpu_all_.add(offcpu_.back());
   }
   return true;
 }
@@ -155,6 +159,7 @@ ViewData ViewModel::view(const ViewQuery& query) const {
     case CpuSort::name: std::stable_sort(v.cpu.begin(), v.cpu.end(), by_name); break;
   }
 
+  if (has_offcpu_) add_offcpu(v, top, ids, trend, whole);
   if (!v.has_heap) return v;
   HeapTopOptions h;
   h.common = top;
@@ -194,6 +199,41 @@ ViewData ViewModel::view(const ViewQuery& query) const {
     case HeapSort::name: std::stable_sort(v.heap.begin(), v.heap.end(), by_name); break;
   }
   return v;
+}
+
+// The off-CPU pane: lines by blocked time (self: the call that blocked), as `top offcpu`.
+void ViewModel::add_offcpu(ViewData& v, const TopOptions& top, const std::vector<std::int64_t>& ids,
+                           const std::vector<std::size_t>& trend, bool whole) const {
+  v.has_offcpu = true;
+  OffCpuReport report;
+  if (whole) {
+    offcpu_all_.finish(report, top);
+  } else {
+    OffCpuLines lines(stacks_, kernel_modules_, GroupBy::line);
+    for (std::int64_t id : ids) lines.add(offcpu_[index_.at(id)]);
+    lines.finish(report, top);
+  }
+  v.offcpu_ns = report.total_ns;
+  LineIndex index;
+  for (const OffCpuEntry& e : report.entries) {
+    ViewLine& l = add_line(v.offcpu, index, e, trend.size());
+    l.offcpu_ns = e.self_ns;
+    l.offcpu_total_ns = e.total_ns;
+    l.reason = e.reason;
+    l.total_pct = e.total_pct;
+    l.self_pct = e.self_pct;
+  }
+  for (std::size_t i = 0; i < trend.size(); ++i) {
+    for (const CpuSampleRow& row : offcpu_[trend[i]]) {
+      const FrameInfo* user = nullptr;  // the innermost frame outside the kernel
+      stacks_.walk(row.stack, [&](std::int64_t, const FrameInfo* f) {
+        if (f == nullptr || kernel_modules_.contains(f->module_id)) return true;
+        user = f;
+        return false;
+      });
+      add_to_trend(v.offcpu, index, user, i, static_cast<double>(row.count));
+    }
+  }
 }
 
 ViewData load_view(const RecordingReader& reader, const ViewQuery& query) {

@@ -5,6 +5,7 @@
 // Kept apart from the drawing so it can be tested and reused.
 #include <chrono>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <cstdint>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "report/heap_top.h"
+#include "report/offcpu_top.h"
 #include "report/top.h"
 #include "store/events.h"
 #include "store/reader.h"
@@ -37,7 +39,9 @@ struct ViewLine {
   double self_pct = 0, total_pct = 0;       // CPU
   std::uint64_t self_samples = 0;
   std::int64_t live_bytes = 0, alloc_bytes = 0;  // heap
-  std::vector<double> trend;                // oldest first: self samples or allocated bytes per checkpoint
+  std::uint64_t offcpu_ns = 0, offcpu_total_ns = 0;  // off-CPU: self (the call that blocked) and total
+  std::string reason;                       // off-CPU: the kernel reason with the most of its time
+  std::vector<double> trend;                // oldest first: self samples, allocated bytes or blocked ns per checkpoint
 };
 
 struct ViewData {
@@ -49,9 +53,11 @@ struct ViewData {
   std::uint64_t samples = 0, lost = 0;  // in the window / whole recording
   std::int64_t live_bytes = 0, peak_bytes = 0;
   bool has_heap = false, heap_sampled = false;
+  bool has_offcpu = false;            // recorded with --offcpu
+  std::uint64_t offcpu_ns = 0;        // blocked time in the window
   bool finished = false;              // the recording has its end_time
   std::string exits_note;             // "2 processes killed by SIGSEGV" ("" when none died so)
-  std::vector<ViewLine> cpu, heap;
+  std::vector<ViewLine> cpu, heap, offcpu;
 };
 
 // Follows a recording as it grows. Each update reads only what was added since the last
@@ -60,7 +66,10 @@ struct ViewData {
 // shown, not the recording's length.
 class ViewModel {
  public:
-  ViewModel() : cpu_all_(stacks_, GroupBy::line), heap_all_(stacks_, GroupBy::line, false) {}
+  ViewModel()
+      : cpu_all_(stacks_, GroupBy::line),
+        heap_all_(stacks_, GroupBy::line, false),
+        offcpu_all_(stacks_, kernel_modules_, GroupBy::line) {}
   ViewModel(const ViewModel&) = delete;
   ViewModel& operator=(const ViewModel&) = delete;
 
@@ -72,6 +81,8 @@ class ViewModel {
   std::size_t checkpoints() const { return checkpoints_.size(); }
 
  private:
+  void add_offcpu(ViewData& v, const TopOptions& top, const std::vector<std::int64_t>& ids,
+                  const std::vector<std::size_t>& trend, bool whole) const;
   StackTable stacks_;
   std::vector<CheckpointRow> checkpoints_;
   std::map<std::int64_t, std::size_t> index_;  // checkpoint id -> position
@@ -79,12 +90,15 @@ class ViewModel {
   std::vector<std::unordered_map<std::int64_t, RecordingReader::HeapCounts>> heap_;
   CpuLines cpu_all_;                                        // fed every checkpoint
   HeapLines heap_all_;                                      // fed every checkpoint
+  std::set<std::int64_t> kernel_modules_;                   // off-CPU stacks' kernel frames
+  std::vector<std::vector<CpuSampleRow>> offcpu_;           // per checkpoint: off-CPU rows
+  OffCpuLines offcpu_all_;                                  // fed every checkpoint
   std::string process_, pids_, output_, heap_mode_ = "off";
   int frequency_hz_ = 0;
   std::uint64_t lost_ = 0;
   std::vector<LifecycleEvent> ends_;  // the processes' lifecycle events that are ends
   std::int64_t events_read_ = 0;      // the last events row read
-  bool finished_ = false, has_heap_ = false;
+  bool finished_ = false, has_heap_ = false, has_offcpu_ = false;
 };
 
 // The view of a recording at once (a ViewModel read once).

@@ -36,7 +36,7 @@ constexpr int kMinWidth = 80, kMinHeight = 24;
 constexpr auto kRefresh = milliseconds(200);
 constexpr auto kWindow = std::chrono::seconds(10);  // w: the last 10 seconds
 
-enum class Mode { cpu, heap, both };
+enum class Mode { cpu, heap, both, offcpu };
 enum Pair : short { kHeader = 1, kHot = 2, kWarm = 3, kBanner = 4, kHeap = 5 };
 
 // Characters (not bytes) of a UTF-8 string, for truncation to a column width.
@@ -155,6 +155,8 @@ class Ui {
         draw_heap(top, bottom, left, w - left, focus_heap_ ? selected_heap_ : -1);
       } else if (mode_ == Mode::heap) {
         draw_heap(top, bottom, 0, w, selected_heap_);
+      } else if (mode_ == Mode::offcpu) {
+        draw_offcpu(top, bottom, 0, w, selected_offcpu_);
       } else {
         draw_cpu(top, bottom, 0, w, selected_cpu_);
       }
@@ -273,9 +275,9 @@ class Ui {
     if (const std::string note = last_held_message(); !note.empty()) stats += " · " + note;
     put(h - 2, 0, stats, w, A_REVERSE);
     const std::string keys = source_ ? " ↑↓ PgUp/PgDn scroll · Esc/q back"
-                                     : live_ ? " 1 cpu 2 heap 3 both · Tab pane · / filter · Esc clear · p pause · s sort · "
+                                     : live_ ? " 1 cpu 2 heap 3 both 4 off-CPU · Tab pane · / filter · Esc clear · p pause · s sort · "
                                                "w window · ↑↓ move · Enter source · q quit"
-                                             : " 1 cpu 2 heap 3 both · Tab pane · / filter · Esc clear · ←/→ time · s sort · "
+                                             : " 1 cpu 2 heap 3 both 4 off-CPU · Tab pane · / filter · Esc clear · ←/→ time · s sort · "
                                                "w window · ↑↓ move · Enter source · q quit";
     put(h - 1, 0, keys, w, A_DIM);
   }
@@ -358,9 +360,45 @@ class Ui {
     }
   }
 
+  // Lines where threads waited (recorded with --offcpu): self and total blocked time, the
+  // kernel reason.
+  void draw_offcpu(int top, int bottom, int x, int w, int selected) {
+    put(top - 1, x, fmt::format("{:>8} {:>8}  {:<8}  {:<18}  {}", "BLOCKED", "TOTAL", "TREND", "REASON", "FUNCTION / LOCATION"),
+        w, A_BOLD | A_UNDERLINE);
+    const int rows = bottom - top;
+    if (!data_.has_offcpu) {
+      put(top, x, "  no off-CPU data (record with --offcpu)", w);
+      return;
+    }
+    if (data_.offcpu.empty()) {
+      put(top, x, data_.checkpoints == 0 ? "  waiting for the first checkpoint…" : "  no off-CPU time in this window", w);
+      return;
+    }
+    clamp_scroll(rows, data_.offcpu.size(), std::max(selected, 0), offcpu_scroll_);
+    const int fn_w = function_width(data_.offcpu, w - 50);
+    for (int r = 0; r < rows && offcpu_scroll_ + r < static_cast<int>(data_.offcpu.size()); ++r) {
+      const int i = offcpu_scroll_ + r;
+      const ViewLine& l = data_.offcpu[static_cast<std::size_t>(i)];
+      attr_t attr = i == selected ? A_REVERSE : A_NORMAL;
+      const attr_t hot = l.self_pct >= 10 ? colour(kHot) | A_BOLD : l.self_pct >= 2 ? colour(kWarm) : A_NORMAL;
+      put(top + r, x, fmt::format("{:>8}", format_ns_short(l.offcpu_ns)), 8, attr | hot);
+      put(top + r, x + 8, fmt::format(" {:>8}  ", format_ns_short(l.offcpu_total_ns)), 11, attr);
+      put(top + r, x + 19, sparkline(l.trend), 8, attr | colour(kWarm));
+      put(top + r, x + 27, "  ", 2, attr);
+      put(top + r, x + 29, l.reason, 18, attr);
+      put(top + r, x + 47, "   ", 3, attr);
+      put(top + r, x + 50, l.function, fn_w, attr);
+      put(top + r, x + 50 + fn_w, " " + where(l), w - 50 - fn_w, attr, true);
+    }
+  }
+
   // --- keys --------------------------------------------------------------------------------
 
   const ViewLine* selected_line() const {
+    if (mode_ == Mode::offcpu) {
+      const int i = selected_offcpu_;
+      return i >= 0 && i < static_cast<int>(data_.offcpu.size()) ? &data_.offcpu[static_cast<std::size_t>(i)] : nullptr;
+    }
     const bool heap = mode_ == Mode::heap || (mode_ == Mode::both && focus_heap_ && data_.has_heap);
     const auto& list = heap ? data_.heap : data_.cpu;
     const int i = heap ? selected_heap_ : selected_cpu_;
@@ -368,6 +406,10 @@ class Ui {
   }
 
   void move(int by) {
+    if (mode_ == Mode::offcpu) {
+      selected_offcpu_ = std::clamp(selected_offcpu_ + by, 0, std::max(0, static_cast<int>(data_.offcpu.size()) - 1));
+      return;
+    }
     const bool heap = mode_ == Mode::heap || (mode_ == Mode::both && focus_heap_ && data_.has_heap);
     int& i = heap ? selected_heap_ : selected_cpu_;
     const int count = static_cast<int>((heap ? data_.heap : data_.cpu).size());
@@ -382,7 +424,7 @@ class Ui {
       } else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
         editing_ = false;
         filter_ = edit_;
-        selected_cpu_ = selected_heap_ = 0;
+        selected_cpu_ = selected_heap_ = selected_offcpu_ = 0;
         dirty_ = true;
       } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
         if (!edit_.empty()) edit_.pop_back();
@@ -419,6 +461,7 @@ class Ui {
       case '1': mode_ = Mode::cpu; break;
       case '2': mode_ = Mode::heap; break;
       case '3': mode_ = Mode::both; break;
+      case '4': mode_ = Mode::offcpu; break;
       case '\t': focus_heap_ = !focus_heap_; break;
       case '/': editing_ = true; edit_ = filter_; break;
       case 27:
@@ -473,6 +516,7 @@ class Ui {
   CpuSort cpu_sort_ = CpuSort::self;
   HeapSort heap_sort_ = HeapSort::live;
   int selected_cpu_ = 0, selected_heap_ = 0, cpu_scroll_ = 0, heap_scroll_ = 0;
+  int selected_offcpu_ = 0, offcpu_scroll_ = 0;
   bool source_ = false;
   std::string source_file_;
   int source_line_ = 0, source_scroll_ = 0;

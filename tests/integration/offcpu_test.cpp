@@ -277,6 +277,30 @@ TEST(OffCpu, AProcessAttachedByPid) {
   EXPECT_NE((*nap)["reason"].get<std::string>().find("nanosleep"), std::string::npos) << nap->dump();
 }
 
+// A forked child's waits (Debian's sh forks Debian's sleep): its thread, its time, its reason.
+TEST(OffCpu, AForkedChild) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("child.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "--offcpu", "-o", db, "--", "/bin/sh", "-c", "/bin/sleep 1.2; true"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json threads = wall_json(db, {"--by", "thread"});
+  const nlohmann::json* sleep = nullptr;
+  const nlohmann::json* sh = nullptr;
+  for (const auto& t : threads["threads"]) {
+    if (t["comm"] == "sleep") sleep = &t;
+    if (t["comm"] == "sh") sh = &t;
+  }
+  ASSERT_NE(sleep, nullptr) << threads.dump(1);
+  ASSERT_NE(sh, nullptr) << threads.dump(1);
+  EXPECT_NE((*sleep)["pid"], (*sh)["pid"]);
+  EXPECT_NEAR((*sleep)["offcpu_ms"].get<double>(), 1200.0, 60.0) << sleep->dump();
+  EXPECT_TRUE((*sleep)["reasons"].contains("do_nanosleep")) << sleep->dump();
+  // The shell waited for it, in wait4.
+  EXPECT_NEAR((*sh)["offcpu_ms"].get<double>(), 1200.0, 100.0) << sh->dump();
+  EXPECT_TRUE((*sh)["reasons"].contains("do_wait")) << sh->dump();
+}
+
 TEST(OffCpu, AskingWithoutDataOrWithABadMinimumIsExplained) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;

@@ -342,7 +342,11 @@ TEST(DataQuality, LostAndTruncatedStacksAreCountedAndReported) {
   int lost = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'lost_user_stacks'"));
   int truncated = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'truncated_stacks'"));
   int samples = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'samples'"));
-  EXPECT_GT(lost, 0);
+  int dropped = std::stoi(query_value(db, "SELECT value FROM meta WHERE key = 'dropped_samples'"));
+  // Which tiny map fills first varies from run to run: when the counts map is full before a
+  // stack is lost, a sample that lost its stack has no room either and is dropped (counted
+  // as dropped, not as lost). Either way nothing is lost silently.
+  EXPECT_GT(lost + dropped, 0);
   EXPECT_GT(truncated, 0);
   // Lost stacks still count as samples (under a marker frame): totals are not understated,
   // and every lost stack is one of the kept samples (a dropped sample is counted once, as

@@ -196,6 +196,42 @@ TEST(Tui, ViewOfARecordingHasATimeSliderAndSource) {
   EXPECT_TRUE(has(s, "EXIT=0")) << s;
 }
 
+// Key 4: the off-CPU pane (lines by blocked time, with the kernel reason); the footer says
+// how targets died.
+TEST(Tui, OffCpuPaneAndAbnormalExits) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("offcpu.db");
+  ASSERT_EQ(run({hotline_bin(), "record", "-q", "--offcpu", "-o", db, "--", fixture("offcpu"), "1"}).code, 0);
+  {
+    Tmux tmux(hotline_bin() + " view " + db, 140, 36);
+    std::string s = tmux.wait_for_text("SELF%");
+    tmux.keys({"4"});
+    s = tmux.wait_for([](const std::string& sc) { return has(sc, "BLOCKED") && has(sc, "nanosleep"); });
+    EXPECT_TRUE(has(s, "REASON")) << s;
+    EXPECT_TRUE(has(line_with(s, "clock_nanosleep"), "do_nanosleep")) << s;
+    EXPECT_TRUE(has(s, "pipe_read")) << s;
+    EXPECT_TRUE(has(s, "4 off-CPU")) << s;
+    tmux.keys({"1"});
+    s = tmux.wait_for([](const std::string& sc) { return !has(sc, "BLOCKED"); });
+    EXPECT_TRUE(has(s, "SELF%")) << s;
+    tmux.keys({"q"});
+    EXPECT_TRUE(has(tmux.wait_for_text("EXIT="), "EXIT=0"));
+  }
+  const std::string deaths = dir.file("deaths.db");
+  RunResult r = run({hotline_bin(), "record", "-q", "-o", deaths, "--", fixture("lifecycle"), dir.path()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Tmux tmux(hotline_bin() + " view " + deaths, 160, 30);
+  std::string s = tmux.wait_for_text("killed by SIGKILL");
+  EXPECT_TRUE(has(s, "1 process killed by SIGKILL")) << s;
+  EXPECT_TRUE(has(s, "killed by SIGSEGV")) << s;
+  tmux.keys({"4"});
+  s = tmux.wait_for_text("no off-CPU data");
+  EXPECT_TRUE(has(s, "record with --offcpu")) << s;
+  tmux.keys({"q"});
+  EXPECT_TRUE(has(tmux.wait_for_text("EXIT="), "EXIT=0"));
+}
+
 TEST(Tui, SmallTerminalsPlainLocalesAndNoColor) {
   HOTLINE_REQUIRE_ROOT();
   TempDir dir;

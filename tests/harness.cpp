@@ -170,6 +170,19 @@ bool in_ci() {
 
 bool is_root() { return geteuid() == 0; }
 
+bool wait_for_checkpoints(const std::string& db, int n) {
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (::access(db.c_str(), F_OK) != 0) continue;
+    RunResult r = run({hotline_bin(), "query", db, "SELECT COUNT(*) FROM checkpoints", "--csv"});
+    const auto nl = r.out.find('\n');
+    if (r.code == 0 && nl != std::string::npos && nl + 1 < r.out.size() && std::stoi(r.out.substr(nl + 1)) >= n) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string query_value(const std::string& db, const std::string& sql) {
   RunResult r = run({hotline_bin(), "query", db, sql, "--csv"});
   EXPECT_EQ(r.code, 0) << r.err;

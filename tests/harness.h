@@ -67,6 +67,10 @@ bool is_root();
 // `hotline query FILE SQL --csv` without the header row and trailing newlines: one value,
 // or rows separated by '\n'.
 std::string query_value(const std::string& db, const std::string& sql);
+// Waits (up to 20 s) until a recording being written has committed `n` checkpoints: how long
+// hotline takes to start (load, verify, attach) varies with the machine's load. False if it
+// did not.
+bool wait_for_checkpoints(const std::string& db, int n);
 
 // `hotline top cpu FILE --json ARGS...`, parsed.
 nlohmann::json top_json(const std::string& db, const std::vector<std::string>& args = {});

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -248,6 +250,55 @@ TEST(OffCpu, AThreadStormStaysBoundedAndSaysWhatItDropped) {
   const nlohmann::json report = offcpu_json(db);
   EXPECT_GT(report["total_offcpu_ms"].get<double>(), 1000.0) << report.dump().substr(0, 2000);
   EXPECT_GT(report["dropped_blocks"].get<int>(), 0);
+}
+
+// A target switching context as fast as the machine lets it (two threads ping-ponging over
+// pipes: 100,000+ blocks a second here, every one counted): hotline's own CPU stays a
+// fraction of one CPU, the maps hold, and SIGTERM ends the recording within a second.
+TEST(OffCpu, AContextSwitchStormCostsHotlineLittleAndStopsAtOnce) {
+  HOTLINE_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string db = dir.file("switches.db");
+  Child recorder({hotline_bin(), "record", "-q", "--offcpu", "--heap", "off", "-o", db, "--", fixture("offcpu"),
+                  "pingpong", "60"},
+                 true);
+  ASSERT_TRUE(wait_for_checkpoints(db, 3)) << recorder.read_stderr();
+  const auto cpu_ticks = [&] {  // hotline's utime + stime so far
+    std::ifstream stat("/proc/" + std::to_string(recorder.pid()) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string f;
+    long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stoll(f);
+      if (i == 15) stime = std::stoll(f);
+    }
+    return utime + stime;
+  };
+  const long long before = cpu_ticks();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(3s);
+  const double used = static_cast<double>(cpu_ticks() - before) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(used / elapsed, 0.5) << "hotline used " << used << " s of CPU in " << elapsed << " s";
+  const auto stop = std::chrono::steady_clock::now();
+  recorder.signal(SIGTERM);
+  const auto status = recorder.wait(10s);
+  ASSERT_TRUE(status.has_value()) << "SIGTERM did not end hotline within 10 s";
+  const double stopping = std::chrono::duration<double>(std::chrono::steady_clock::now() - stop).count();
+  EXPECT_LT(stopping, 1.0) << "SIGTERM took " << stopping << " s";
+  const double duration = std::stod(query_value(db, "SELECT value FROM meta WHERE key = 'duration_ms'")) / 1000.0;
+  const double blocks = std::stod(query_value(db, "SELECT value FROM meta WHERE key = 'offcpu_blocks'"));
+  EXPECT_GT(blocks / duration, 20000.0) << blocks << " blocks in " << duration << " s";
+  EXPECT_EQ(query_value(db, "SELECT value FROM meta WHERE key = 'offcpu_dropped_blocks'"), "0");
+  // Both threads spent most of the run blocked in the pipe's read.
+  const nlohmann::json threads = wall_json(db, {"--by", "thread"});
+  int readers = 0;
+  for (const auto& t : threads["threads"]) {
+    const auto& reasons = t["reasons"];
+    if (reasons.contains("anon_pipe_read") || reasons.contains("pipe_read")) ++readers;
+  }
+  EXPECT_EQ(readers, 2) << threads.dump(1);
 }
 
 TEST(OffCpu, AProcessAttachedByPid) {

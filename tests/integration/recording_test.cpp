@@ -15,17 +15,6 @@
 namespace hotline::test {
 namespace {
 
-// Waits (up to 20 s) until a recording being written has committed `n` checkpoints: how long
-// hotline takes to start (load, verify, attach) varies with the machine's load.
-void wait_for_checkpoints(const std::string& db, int n) {
-  for (int i = 0; i < 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    RunResult r = run({hotline_bin(), "query", db, "SELECT COUNT(*) FROM checkpoints", "--csv"});
-    const auto nl = r.out.find('\n');
-    if (r.code == 0 && nl != std::string::npos && nl + 1 < r.out.size() && std::stoi(r.out.substr(nl + 1)) >= n) return;
-  }
-}
-
 using namespace std::chrono_literals;
 
 TEST(RecordingFile, IsPrivateNeverOverwrittenNeverThroughASymlink) {

@@ -229,9 +229,9 @@ std::string render_heap_text(const HeapTopReport& r, GroupBy by) {
 std::string render_heap_json(const HeapTopReport& r) {
   nlohmann::ordered_json j;
   j["file"] = r.file;
-  j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
   j["process"] = r.process;
   j["pids"] = r.pids;
+  j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
   j["heap_mode"] = r.heap_mode;
   j["heap_decision"] = r.heap_decision;
   if (r.sample_bytes > 0) j["sample_bytes"] = r.sample_bytes;

@@ -174,17 +174,11 @@ std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {
   TextTable t;
   t.headers = {"SELF", "TOTAL", "SELF%", "TOTAL%", "REASON"};
   t.right_align = {true, true, true, true, false, false, false};
-  if (by != GroupBy::file) t.headers.push_back("FUNCTION");
-  if (by != GroupBy::function) t.headers.push_back(by == GroupBy::file ? "FILE" : "LOCATION");
+  add_site_headers(t.headers, by);
   for (const auto& e : r.entries) {
     std::vector<std::string> row = {format_ns_short(e.self_ns), format_ns_short(e.total_ns), fmt::format("{:.1f}%", e.self_pct),
                                     fmt::format("{:.1f}%", e.total_pct), e.reason};
-    if (by != GroupBy::file) row.push_back(shorten_right(e.function, 60));
-    if (by != GroupBy::function) {
-      std::string loc = shorten_left(e.file, 60);
-      if (by == GroupBy::line && e.line > 0) loc += fmt::format(":{}", e.line);
-      row.push_back(loc);
-    }
+    add_site_cells(row, by, e.function, e.file, e.line);
     t.rows.push_back(std::move(row));
   }
   return out + t.render();
@@ -192,12 +186,8 @@ std::string render_offcpu_text(const OffCpuReport& r, GroupBy by) {
 
 std::string render_offcpu_json(const OffCpuReport& r) {
   nlohmann::ordered_json j;
-  j["file"] = r.file;
+  put_report_head(j, r.file, r.process, r.pids, r.duration_ms, r.window_start_ms, r.window_end_ms);
   j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
-  j["process"] = r.process;
-  j["pids"] = r.pids;
-  j["duration_ms"] = r.duration_ms;
-  j["window"] = {{"start_ms", r.window_start_ms}, {"end_ms", r.window_end_ms}};
   j["total_offcpu_ms"] = static_cast<double>(r.total_ns) / 1e6;
   j["blocks"] = r.blocks;
   j["min_ns"] = r.min_ns;

@@ -38,6 +38,30 @@ std::string group_key(const FrameInfo& f, GroupBy by) {
   return fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
 }
 
+void add_site_headers(std::vector<std::string>& headers, GroupBy by) {
+  if (by != GroupBy::file) headers.emplace_back("FUNCTION");
+  if (by != GroupBy::function) headers.emplace_back(by == GroupBy::file ? "FILE" : "LOCATION");
+}
+
+void add_site_cells(std::vector<std::string>& row, GroupBy by, const std::string& function, const std::string& file,
+                    int line) {
+  if (by != GroupBy::file) row.push_back(shorten_right(function, 60));
+  if (by != GroupBy::function) {
+    std::string loc = file.empty() ? "" : shorten_left(file, 60);
+    if (by == GroupBy::line && line > 0) loc += fmt::format(":{}", line);
+    row.push_back(std::move(loc));
+  }
+}
+
+void put_report_head(nlohmann::ordered_json& j, const std::string& file, const std::string& process,
+                     const std::string& pids, std::int64_t duration_ms, std::int64_t start_ms, std::int64_t end_ms) {
+  j["file"] = file;
+  j["process"] = process;
+  j["pids"] = pids;
+  j["duration_ms"] = duration_ms;
+  j["window"] = {{"start_ms", start_ms}, {"end_ms", end_ms}};
+}
+
 std::pair<milliseconds, milliseconds> parse_window(const std::string& text) {
   auto dots = text.find("..");
   if (dots == std::string::npos) {
@@ -200,18 +224,12 @@ std::string render_text(const TopReport& r, GroupBy by) {
   TextTable t;
   t.headers = {"SELF%", "TOTAL%", "SAMPLES"};
   t.right_align = {true, true, true, false, false};
-  if (by != GroupBy::file) t.headers.push_back("FUNCTION");
-  if (by != GroupBy::function) t.headers.push_back(by == GroupBy::file ? "FILE" : "LOCATION");
+  add_site_headers(t.headers, by);
   if (by == GroupBy::file) t.right_align = {true, true, true, false};
   for (const auto& e : r.entries) {
     std::vector<std::string> row = {fmt::format("{:.1f}%", e.self_pct), fmt::format("{:.1f}%", e.total_pct),
                                     std::to_string(e.self_samples)};
-    if (by != GroupBy::file) row.push_back(shorten_right(e.function, 60));
-    if (by != GroupBy::function) {
-      std::string loc = e.file.empty() ? "" : shorten_left(e.file, 60);
-      if (by == GroupBy::line && e.line > 0) loc += fmt::format(":{}", e.line);
-      row.push_back(loc);
-    }
+    add_site_cells(row, by, e.function, e.file, e.line);
     t.rows.push_back(std::move(row));
   }
   return out + t.render();
@@ -219,12 +237,8 @@ std::string render_text(const TopReport& r, GroupBy by) {
 
 std::string render_json(const TopReport& r) {
   nlohmann::ordered_json j;
-  j["file"] = r.file;
+  put_report_head(j, r.file, r.process, r.pids, r.duration_ms, r.window_start_ms, r.window_end_ms);
   j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
-  j["process"] = r.process;
-  j["pids"] = r.pids;
-  j["duration_ms"] = r.duration_ms;
-  j["window"] = {{"start_ms", r.window_start_ms}, {"end_ms", r.window_end_ms}};
   j["total_samples"] = r.total_samples;
   j["frequency_hz"] = r.frequency_hz;
   j["lost_samples"] = r.lost;

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "report/events_report.h"
+#include <nlohmann/json.hpp>
+
 #include "store/reader.h"
 
 namespace hotline {
@@ -105,6 +107,15 @@ std::string group_key(const FrameInfo& frame, GroupBy by);
 // Text cells cut to `max` characters with an ellipsis: a name at its end, a path at its start.
 std::string shorten_right(const std::string& s, std::size_t max);
 std::string shorten_left(const std::string& s, std::size_t max);
+
+// The site columns every top table ends with: FUNCTION (not --by file) and LOCATION or FILE
+// (not --by function), as headers and as cells (names cut at 60 characters).
+void add_site_headers(std::vector<std::string>& headers, GroupBy by);
+void add_site_cells(std::vector<std::string>& row, GroupBy by, const std::string& function, const std::string& file,
+                    int line);
+// What every top report's JSON opens with: file, process, pids, duration_ms, window.
+void put_report_head(nlohmann::ordered_json& j, const std::string& file, const std::string& process,
+                     const std::string& pids, std::int64_t duration_ms, std::int64_t start_ms, std::int64_t end_ms);
 
 std::string render_text(const TopReport& report, GroupBy by);
 std::string render_json(const TopReport& report);

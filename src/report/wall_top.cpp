@@ -201,18 +201,12 @@ std::string render_wall_text(const WallReport& r, GroupBy by) {
   }
   t.headers = {"WALL", "CPU", "OFF-CPU", "WALL%", "TOTAL%"};
   t.right_align = {true, true, true, true, true, false, false};
-  if (by != GroupBy::file) t.headers.push_back("FUNCTION");
-  if (by != GroupBy::function) t.headers.push_back(by == GroupBy::file ? "FILE" : "LOCATION");
+  add_site_headers(t.headers, by);
   for (const WallEntry& e : r.entries) {
     std::vector<std::string> row = {format_ns_short(e.wall_ns()), format_ns_short(e.cpu_ns),
                                     format_ns_short(e.offcpu_ns), fmt::format("{:.1f}%", e.self_pct),
                                     fmt::format("{:.1f}%", e.total_pct)};
-    if (by != GroupBy::file) row.push_back(shorten_right(e.function, 60));
-    if (by != GroupBy::function) {
-      std::string loc = shorten_left(e.file, 60);
-      if (by == GroupBy::line && e.line > 0) loc += fmt::format(":{}", e.line);
-      row.push_back(loc);
-    }
+    add_site_cells(row, by, e.function, e.file, e.line);
     t.rows.push_back(std::move(row));
   }
   return out + t.render();
@@ -220,12 +214,8 @@ std::string render_wall_text(const WallReport& r, GroupBy by) {
 
 std::string render_wall_json(const WallReport& r) {
   nlohmann::ordered_json j;
-  j["file"] = r.file;
+  put_report_head(j, r.file, r.process, r.pids, r.duration_ms, r.window_start_ms, r.window_end_ms);
   j["abnormal_exits"] = abnormal_exits_json(r.abnormal_exits);
-  j["process"] = r.process;
-  j["pids"] = r.pids;
-  j["duration_ms"] = r.duration_ms;
-  j["window"] = {{"start_ms", r.window_start_ms}, {"end_ms", r.window_end_ms}};
   j["wall_ms"] = ms(r.cpu_ns + r.offcpu_ns);
   j["cpu_ms"] = ms(r.cpu_ns);
   j["offcpu_ms"] = ms(r.offcpu_ns);

@@ -139,15 +139,17 @@ TEST(OffCpuRecording, SchemaThreeReadsWithoutEvents) {
     EXPECT_EQ(reader.schema_version(), 3);
     EXPECT_TRUE(reader.events().empty());
   }
-  const nlohmann::json offcpu = json_of({"top", "offcpu", db, "--json", "--top", "100"});
-  bool read_line = false;
+  // (By function: the fixture's lines have moved since the file was written.)
+  const nlohmann::json offcpu = json_of({"top", "offcpu", db, "--json", "--top", "100", "--by", "function"});
+  bool reader_seen = false;
   for (const auto& e : offcpu["entries"]) {
-    if (e["line"].is_number() && e["line"].get<int>() == test::line_of("offcpu.c", "READ_LINE")) {
-      read_line = true;
+    if (e["function"] == "reader") {
+      reader_seen = true;
       EXPECT_NEAR(e.value("total_offcpu_ms", 0.0), 2000.0, 100.0) << e.dump();
+      EXPECT_NE(e.value("reason", "").find("pipe_read"), std::string::npos) << e.dump();
     }
   }
-  EXPECT_TRUE(read_line) << offcpu.dump(1);
+  EXPECT_TRUE(reader_seen) << offcpu.dump(1);
   EXPECT_TRUE(offcpu["abnormal_exits"].empty());
   const nlohmann::json wall = json_of({"top", "wall", db, "--json", "--by", "thread"});
   EXPECT_EQ(wall["threads"].size(), 5u) << wall.dump(1);

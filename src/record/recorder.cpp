@@ -314,6 +314,7 @@ void Session::on_event(const ProcEvent& event) {
     case ProcEvent::exit:
       note_event(event, EventKind::exit);
       oom_victims_.erase(event.pid);
+      known_.erase(event.pid);  // a fork-heavy target must not grow it without bound
       forget(event.pid);
       break;
     case ProcEvent::oom_victim:
